@@ -1,0 +1,48 @@
+# Two commands do everything (see README.md):
+#   make run   - set up and start the development server on 127.0.0.1:8000
+#   make test  - set up with dev tools, lint, run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := .make
+
+.PHONY: run test setup setup-dev lint format messages migrate clean
+
+# Reinstall only when a requirements file changed (the stamp is older).
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP)/runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@mkdir -p $(STAMP) && touch $@
+
+$(STAMP)/dev: requirements.txt requirements-dev.txt requirements-sms.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@mkdir -p $(STAMP) && touch $@ $(STAMP)/runtime
+
+setup: $(STAMP)/runtime messages
+setup-dev: $(STAMP)/dev messages
+
+# Compiles the committed .po files (root locale/ and each app's locale/).
+messages: $(STAMP)/runtime
+	cd $(CURDIR) && DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+
+migrate: $(STAMP)/runtime
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+run: setup migrate
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+lint: $(STAMP)/dev
+	$(BIN)/ruff check .
+
+format: $(STAMP)/dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup-dev lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles

@@ -1,0 +1,128 @@
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from config.phones import phone_to_e164
+
+
+class Role(models.TextChoices):
+    NORMAL_USER = "normal_user", _("Normal user")
+    VIP_USER = "vip_user", _("VIP user")
+    CREATOR = "creator", _("Creator")
+    ADMIN = "admin", _("Administrator")
+
+
+class Gender(models.TextChoices):
+    UNSET = "", _("Not set")
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+# Support staff are put in this group; each role also has a group of its own.
+SUPPORT_GROUP = "support"
+
+username_validator = RegexValidator(
+    r"^[A-Za-z0-9_.\-]{3,30}$",
+    _("3 to 30 characters: letters, digits, and _ . -"),
+    code="invalid_username",
+)
+
+
+def avatar_upload_to(instance, filename):
+    # Never the uploaded name: a random one, keeping only our own extension.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"avatars/{uuid.uuid4().hex}.{extension}"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _normalize_identity(self, phone, username):
+        if phone:
+            e164 = phone_to_e164(phone)
+            if e164 is None:
+                raise ValueError(f"Not a valid phone number: {phone!r}")
+            phone = e164
+        phone = phone or None
+        username = (username or "").strip() or None
+        if phone is None and username is None:
+            raise ValueError("A user needs a phone number or a username.")
+        return phone, username
+
+    def create_user(self, phone=None, username=None, password=None, **extra_fields):
+        phone, username = self._normalize_identity(phone, username)
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        user = self.model(phone=phone, username=username, **extra_fields)
+        # No password means "logs in by SMS code": an unusable hash, never "".
+        user.set_password(password) if password else user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username=None, password=None, phone=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        extra_fields.setdefault("role", Role.ADMIN)
+        if extra_fields.get("is_staff") is not True or extra_fields.get("is_superuser") is not True:
+            raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
+        return self.create_user(phone=phone, username=username, password=password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        # Usernames are unique case-insensitively, so look them up that way.
+        return self.get(username__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    phone = PhoneNumberField(_("phone number"), unique=True, null=True, blank=True)
+    username = models.CharField(
+        _("username"), max_length=30, unique=True, null=True, blank=True, validators=[username_validator]
+    )
+    nickname = models.CharField(_("nickname"), max_length=50, blank=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default=Gender.UNSET)
+    email = models.EmailField(_("email address"), blank=True)
+    job = models.CharField(_("job"), max_length=100, blank=True)
+    company = models.CharField(_("company"), max_length=100, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to=avatar_upload_to, blank=True)
+    avatar_thumbnail = models.ImageField(_("avatar thumbnail"), upload_to=avatar_upload_to, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.NORMAL_USER)
+    # JWTs (and sessions) issued before this moment are refused: logout
+    # everywhere, password reset/change and deactivation set it to now.
+    tokens_valid_after = models.DateTimeField(_("tokens valid after"), null=True, blank=True)
+
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(phone__isnull=False) & ~models.Q(phone=""))
+                | (models.Q(username__isnull=False) & ~models.Q(username="")),
+                name="accounts_user_phone_or_username",
+            ),
+        ]
+        permissions = [("change_user_role", _("Can change a user's role"))]
+
+    def __str__(self):
+        return self.username or str(self.phone or "") or f"user {self.pk}"
+
+    def clean(self):
+        super().clean()
+        if self.username == "":
+            self.username = None
+        if self.phone == "":
+            self.phone = None

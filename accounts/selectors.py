@@ -1,0 +1,21 @@
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from config.phones import phone_to_e164
+
+
+def user_search_q(term: str) -> Q:
+    """Q for finding a user by phone (any format), username, nickname or email."""
+    term = term.strip()
+    q = Q(username__iexact=term) | Q(nickname__icontains=term) | Q(email__iexact=term)
+    e164 = phone_to_e164(term)
+    if e164:
+        q |= Q(phone=e164)
+    return q
+
+
+def user_get_by_login(login: str) -> User | None:
+    """The active-or-not user whose phone (any format) or username is ``login``."""
+    e164 = phone_to_e164(login)
+    query: QuerySet = User.objects.filter(phone=e164) if e164 else User.objects.filter(username__iexact=login.strip())
+    return query.first()

@@ -1,0 +1,64 @@
+"""Fixed-window counters in the shared cache.
+
+``rate_limit_hit("login-ip:1.2.3.4", rate="30/m")`` counts one hit and tells
+whether it is within the limit. The counter is created with ``cache.add`` and
+bumped with ``cache.incr``: both are atomic in Redis (and in the local-memory
+cache), so concurrent processes never lose a hit the way a get-then-set would.
+Windows are aligned to the clock, which makes ``retry_after`` exact without
+asking the cache for a TTL.
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"5/m"``, ``"20/h"``, ``"10/d"``, ``"3/15m"`` -> (limit, period in seconds)."""
+    count, _, period = rate.partition("/")
+    multiplier = int(period[:-1] or 1)
+    return int(count), multiplier * _UNITS[period[-1]]
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int  # seconds until the current window ends
+
+
+def _window(period: int, now: float) -> tuple[int, int]:
+    index = int(now // period)
+    retry_after = max(1, int((index + 1) * period - now))
+    return index, retry_after
+
+
+def rate_limit_hit(key: str, *, limit: int, period: int, now: float | None = None) -> RateLimitResult:
+    """Count one hit on ``key``; ``allowed`` is False once ``limit`` is passed."""
+    index, retry_after = _window(period, time.time() if now is None else now)
+    full_key = f"rl:{key}:{period}:{index}"
+    if cache.add(full_key, 1, timeout=period + 1):
+        count = 1
+    else:
+        try:
+            count = cache.incr(full_key)
+        except ValueError:  # expired between add and incr: start the window again
+            cache.add(full_key, 1, timeout=period + 1)
+            count = 1
+    return RateLimitResult(allowed=count <= limit, count=count, limit=limit, retry_after=retry_after)
+
+
+def rate_limit_peek(key: str, *, limit: int, period: int, now: float | None = None) -> RateLimitResult:
+    """Read the current window without counting a hit."""
+    index, retry_after = _window(period, time.time() if now is None else now)
+    count = cache.get(f"rl:{key}:{period}:{index}", 0)
+    return RateLimitResult(allowed=count < limit, count=count, limit=limit, retry_after=retry_after)
+
+
+def rate_limit_reset(key: str, *, period: int, now: float | None = None) -> None:
+    index, _ = _window(period, time.time() if now is None else now)
+    cache.delete(f"rl:{key}:{period}:{index}")

@@ -1,0 +1,86 @@
+import logging
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.exceptions import json_error
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.exception("Health check: database unreachable")
+        return False
+
+
+def _cache_ok() -> bool:
+    try:
+        cache.set("healthz", "ok", timeout=10)
+        return cache.get("healthz") == "ok"
+    except Exception:
+        logger.exception("Health check: cache unreachable")
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """For load balancers: 200 when the database and the cache answer, else 503."""
+    parts = {"database": "ok" if _database_ok() else "error", "cache": "ok" if _cache_ok() else "error"}
+    if all(state == "ok" for state in parts.values()):
+        return JsonResponse({"status": "ok", **parts})
+    failed = ", ".join(name for name, state in parts.items() if state != "ok")
+    body = {
+        "status": "error",
+        **parts,
+        "code": "service_unavailable",
+        "message": _("Unavailable: %(parts)s") % {"parts": failed},
+    }
+    return JsonResponse(body, status=503)
+
+
+# Django-level error handlers: JSON for the API, the usual pages elsewhere.
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error(404, "not_found", _("Not found."))
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return json_error(500, "server_error", _("An unexpected error occurred. Please try again later."))
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error(403, "permission_denied", _("You do not have permission to do this."))
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error(400, "validation_error", _("Bad request."))
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)

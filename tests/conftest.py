@@ -1,0 +1,132 @@
+"""Fixtures for the whole suite.
+
+- Every test starts with an empty cache (only this run's key prefix is
+  deleted, never anything else in a shared Redis).
+- Passwords hash with a fast hasher unless a test asks for the real one.
+- ``browser_page``: real Chromium (Debian's /usr/bin/chromium) driven by
+  Playwright through the live server. With REQUIRE_BROWSER=1 (CI) a missing
+  browser fails the test instead of skipping it.
+- Tests marked ``postgres`` / ``redis`` skip on the embedded set-up, and fail
+  instead of skipping when REQUIRE_SERVICES=1 (CI's PostgreSQL + Redis pass).
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+from tests.helpers import bearer_client
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM would
+# otherwise refuse to run next to it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _skip_or_fail(reason: str, env_var: str):
+    if os.environ.get(env_var) == "1":
+        pytest.fail(f"{reason} ({env_var}=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def uses_redis() -> bool:
+    return "redis" in settings.CACHES["default"]["BACKEND"].lower()
+
+
+@pytest.fixture(autouse=True)
+def _services_required(request):
+    if request.node.get_closest_marker("postgres") and not uses_postgres():
+        _skip_or_fail("needs PostgreSQL (set DATABASE_URL)", "REQUIRE_SERVICES")
+    if request.node.get_closest_marker("redis") and not uses_redis():
+        _skip_or_fail("needs Redis (set REDIS_URL)", "REQUIRE_SERVICES")
+
+
+def clear_cache():
+    if uses_redis():
+        cache.delete_pattern("*")  # only keys under this run's KEY_PREFIX
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def user_client(user) -> APIClient:
+    return bearer_client(user)
+
+
+# --- Real browser -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        _skip_or_fail(f"Chromium not found at {CHROMIUM}", "REQUIRE_BROWSER")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - dev requirements install it
+        _skip_or_fail("playwright is not installed", "REQUIRE_BROWSER")
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        # The machine's network is closed: without these Chromium keeps
+        # trying to reach Google's services.
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def browser_page(_chromium, live_server):
+    """A fresh browser context (no cookies) with ``page.base_url`` set to the live server."""
+    context = _chromium.new_context(base_url=live_server.url, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.base_url = live_server.url
+    yield page
+    context.close()
