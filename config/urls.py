@@ -10,6 +10,7 @@ from config import views
 api_v1 = [
     path("", include("smscodes.api_urls")),
     path("", include("accounts.api_urls")),
+    path("", include("accounts.avatar_urls")),
     path("", include("wallet.api_urls")),
 ]
 

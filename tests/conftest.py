@@ -130,3 +130,20 @@ def browser_page(_chromium, live_server):
     page.base_url = live_server.url
     yield page
     context.close()
+
+
+@pytest.fixture
+def browser_login(live_server):
+    """``browser_login(page, user)``: give the browser a logged-in session for ``user``.
+
+    For tests whose subject is not the login page itself (wallet, avatar…).
+    """
+    from django.test import Client
+
+    def login(page, user):
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+
+    return login
