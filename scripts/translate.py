@@ -45,7 +45,13 @@ def main() -> int:
         subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
         po_path = cwd / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
         po = polib.pofile(str(po_path))
-        po.metadata.update({"Language": "zh_Hans", "Plural-Forms": "nplurals=1; plural=0;", "Content-Type": "text/plain; charset=UTF-8"})
+        po.metadata.update(
+            {
+                "Language": "zh_Hans",
+                "Plural-Forms": "nplurals=1; plural=0;",
+                "Content-Type": "text/plain; charset=UTF-8",
+            }
+        )
         for entry in po:
             if entry.msgid in mapping:
                 if entry.msgid_plural:
@@ -55,9 +61,12 @@ def main() -> int:
                 if "fuzzy" in entry.flags:
                     entry.flags.remove("fuzzy")
         po.save()
-        compile_cmd = [str(BIN / "python"), "-c", f"import polib; polib.pofile({str(po_path)!r}).save_as_mofile({str(po_path.with_suffix('.mo'))!r})"]
-        subprocess.run(compile_cmd, check=True)
-    missing = [e.msgid for e in po if e.obsolete is False and (not (e.msgstr or any(e.msgstr_plural.values())) or "fuzzy" in e.flags)]
+        po.save_as_mofile(str(po_path.with_suffix(".mo")))
+    missing = [
+        e.msgid
+        for e in po
+        if e.obsolete is False and (not (e.msgstr or any(e.msgstr_plural.values())) or "fuzzy" in e.flags)
+    ]
     for msgid in missing:
         print("UNTRANSLATED:", msgid)
     print(f"{target}: {len(po) - len(missing)} translated, {len(missing)} untranslated")
