@@ -10,7 +10,6 @@ from config import views
 api_v1 = [
     path("", include("smscodes.api_urls")),
     path("", include("accounts.api_urls")),
-    path("", include("accounts.avatar_urls")),
     path("", include("wallet.api_urls")),
 ]
 
@@ -23,6 +22,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.urls")),
+    # Avatar pages and API routes together (paths written in full there).
+    path("", include("accounts.avatar_urls")),
     path("", include("smscodes.urls")),
     path("", include("wallet.urls")),
 ]
