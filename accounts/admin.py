@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django import forms
 from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -8,15 +10,50 @@ from accounts.selectors import user_search_q
 from accounts.services import user_set_role
 
 
-class UserCreationForm(AdminUserCreationForm):
+class PhoneOrUsernameRequired:
+    """The database refuses a user with neither; say so on the form instead of a 500."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("phone") and not cleaned.get("username"):
+            raise forms.ValidationError(_("Enter a phone number or a username."))
+        return cleaned
+
+
+class UserCreationForm(PhoneOrUsernameRequired, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("phone", "username")
 
 
+class UserChangeForm(PhoneOrUsernameRequired, DjangoUserChangeForm):
+    class Meta:
+        model = User
+        # Django's form would use its UsernameField, which cannot hold the
+        # empty (NULL) username of a phone-only account.
+        fields = (
+            "phone",
+            "username",
+            "password",
+            "nickname",
+            "gender",
+            "email",
+            "job",
+            "company",
+            "avatar",
+            "role",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+        )
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
+    form = UserChangeForm
     list_display = ("id", "phone", "username", "nickname", "role", "is_active", "date_joined")
     list_display_links = ("id", "phone", "username")
     list_filter = ("role", "is_active", "is_staff")
@@ -46,14 +83,19 @@ class UserAdmin(DjangoUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("accounts.change_user_role"):
-            readonly.append("role")
+            # Groups carry the permissions of a role: editing them is a role change.
+            readonly += ["role", "groups"]
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "is_staff", "user_permissions"]
         return readonly
 
     def save_model(self, request, obj, form, change):
-        role_changed = "role" in form.changed_data
-        new_role = obj.role
-        if role_changed and change:
-            obj.role = form.initial.get("role", obj.role)  # the service sets it with the groups
+        if change and "role" in form.changed_data:
+            obj.role = form.initial["role"]  # user_set_role changes it, with the groups
         super().save_model(request, obj, form, change)
-        if role_changed or not change:
-            user_set_role(user=obj, role=new_role)
+
+    def save_related(self, request, form, formsets, change):
+        # After the form's many-to-many save, which would overwrite the groups.
+        super().save_related(request, form, formsets, change)
+        if "role" in form.changed_data or not change:
+            user_set_role(user=form.instance, role=form.cleaned_data.get("role") or form.instance.role)
