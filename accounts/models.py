@@ -63,6 +63,9 @@ class UserManager(BaseUserManager):
         # No password means "logs in by SMS code": an unusable hash, never "".
         user.set_password(password) if password else user.set_unusable_password()
         user.save(using=self._db)
+        from accounts.services import user_set_role  # services import this module
+
+        user_set_role(user=user, role=user.role)  # the role's group comes with it
         return user
 
     def create_superuser(self, username=None, password=None, phone=None, **extra_fields):
@@ -126,3 +129,44 @@ class User(AbstractBaseUser, PermissionsMixin):
             self.username = None
         if self.phone == "":
             self.phone = None
+
+
+class SecurityEvent(models.Model):
+    """An append-only audit row: who did what, from where (read-only in the admin).
+
+    ``user`` is empty for a failed login naming an unknown account; ``login``
+    keeps what was typed (normalised) so support staff can still find it.
+    """
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", _("Signed up")
+        LOGIN_SUCCEEDED = "login_succeeded", _("Login succeeded")
+        LOGIN_FAILED = "login_failed", _("Login failed")
+        LOGIN_LOCKED = "login_locked", _("Login refused: account locked")
+        LOGOUT = "logout", _("Logged out")
+        LOGOUT_ALL = "logout_all", _("Logged out on all devices")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PHONE_CHANGED = "phone_changed", _("Phone number changed")
+        SESSIONS_REVOKED = "sessions_revoked", _("All sessions revoked")
+        UNLOCKED = "unlocked", _("Login lockout lifted")
+        DEACTIVATED = "deactivated", _("Account deactivated")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
+    )
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    login = models.CharField(_("login name used"), max_length=150, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_sec_user_time")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.user or self.login} · {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -71,3 +71,25 @@ def test_createsuperuser_noinput_reads_environment(monkeypatch):
     call_command("createsuperuser", interactive=False, verbosity=0)
     admin = User.objects.get(username="root")
     assert admin.is_superuser and admin.is_staff and admin.check_password("S3cure-pass-42")
+
+
+class _TTY:
+    def isatty(self):
+        return True
+
+
+def test_createsuperuser_interactive_prompts_for_username_and_password(monkeypatch):
+    from django.core.management import call_command
+
+    answers = iter(["boss"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "S3cure-pass-42")
+    call_command("createsuperuser", interactive=True, stdin=_TTY(), verbosity=0)
+    admin = User.objects.get(username="boss")
+    assert admin.is_superuser and admin.role == Role.ADMIN
+
+
+def test_new_users_are_in_their_role_group():
+    assert list(UserFactory().groups.values_list("name", flat=True)) == ["normal_user"]
+    admin = User.objects.create_superuser(username="root2", password="S3cure-pass-42")
+    assert list(admin.groups.values_list("name", flat=True)) == ["admin"]
