@@ -1,0 +1,51 @@
+import secrets
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from wallet.amounts import INVALID_AMOUNT, AmountParseError, parse_amount
+
+
+def new_idempotency_key() -> str:
+    return "web-" + secrets.token_urlsafe(24)
+
+
+class AmountField(forms.CharField):
+    """A money amount typed by a person: parsed straight to Decimal; the rules are the service's."""
+
+    def __init__(self, *, signed: bool = False, **kwargs):
+        self.signed = signed
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_amount(value, signed=self.signed)
+        except AmountParseError as exc:
+            raise forms.ValidationError(INVALID_AMOUNT, code="invalid") from exc
+
+
+class _IdempotentForm(forms.Form):
+    # A fresh key is rendered with every form: submitting the same form twice
+    # (double click, back + resubmit) sends the same key, so it counts once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255, required=False)
+
+
+class TopUpForm(_IdempotentForm):
+    amount = AmountField(label=_("Amount"))
+
+
+class PaymentForm(_IdempotentForm):
+    amount = AmountField(label=_("Amount"))
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+
+
+class AdjustBalanceForm(forms.Form):
+    amount = AmountField(
+        label=_("Amount"), signed=True, help_text=_("Positive to credit, negative to debit, e.g. -12.50.")
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
