@@ -1,7 +1,34 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+
+from accounts.tokens import access_is_denied, token_issued_before_revocation
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
-    """Bearer JWT authentication for the API (revocation checks: accounts issue)."""
+    """Bearer JWT authentication with real revocation.
+
+    On top of simplejwt's signature and expiry checks, an access token is
+    refused (401 token_invalid) when its ``jti`` is on the logout deny-list
+    (one cache read) or it was issued before the user's ``tokens_valid_after``
+    (checked on the user row that authentication loads anyway: one query).
+    An inactive user gets 403 account_disabled.
+    """
 
     www_authenticate_realm = "api"
+
+    def get_user(self, validated_token):
+        if access_is_denied(validated_token.get(api_settings.JTI_CLAIM, "")):
+            raise InvalidToken()
+        user_id = validated_token.get(api_settings.USER_ID_CLAIM)
+        if user_id is None:
+            raise InvalidToken()
+        user = self.user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+        if user is None or token_issued_before_revocation(validated_token.payload, user):
+            raise InvalidToken()
+        if not user.is_active:
+            # Rendered as 403 account_disabled by the API exception handler.
+            raise AuthenticationFailed(_("This account is disabled."), code="user_inactive")
+        return user

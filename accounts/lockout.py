@@ -1,0 +1,84 @@
+"""Per-account login lockout and the per-IP login throttle, in the shared cache.
+
+Why not django-axes: it answers lockouts with its own response (not the API
+error body with ``retry_after``), hooks into ``authenticate()``, and its
+database handler writes an AccessAttempt row per attempt, which the login's
+3-query budget cannot pay for. Two small cache counters give the exact rule:
+
+- failures for one account are counted in a window that starts at the first
+  failure and lasts ``ACCOUNTS_LOCKOUT_SECONDS``; the failure that reaches
+  ``ACCOUNTS_LOGIN_MAX_FAILURES`` locks the account for
+  ``ACCOUNTS_LOCKOUT_SECONDS`` (a lock key holding its end time, so
+  ``retry_after`` is exact). While locked every attempt is refused, even with
+  the right password. A success clears the count.
+- the account key is the user's id, or, for a login naming no account, the
+  normalised login itself: unknown accounts lock exactly like real ones, so
+  the lockout does not reveal which accounts exist.
+- client IPs: ``ACCOUNTS_LOGIN_IP_RATE`` (``"30/m"``) password logins, with
+  ``config.ratelimit`` (fixed window, atomic ``add``/``incr``).
+
+Counters use ``cache.add`` + ``cache.incr``, atomic in Redis, so concurrent
+processes never lose a failure.
+"""
+
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from accounts.errors import AccountLocked
+from config.errors import RateLimited
+from config.ratelimit import parse_rate, rate_limit_hit
+
+
+def lockout_key(*, user=None, login: str = "") -> str:
+    return f"user:{user.pk}" if user is not None else f"login:{login.strip().lower()}"
+
+
+def _fail_key(key: str) -> str:
+    return f"login-fail:{key}"
+
+
+def _lock_key(key: str) -> str:
+    return f"login-lock:{key}"
+
+
+def lockout_check(key: str) -> None:
+    """Raise AccountLocked (with ``retry_after``) while ``key`` is locked."""
+    until = cache.get(_lock_key(key))
+    if until is not None:
+        raise AccountLocked(retry_after=max(1, math.ceil(until - time.time())))
+
+
+def lockout_record_failure(key: str) -> bool:
+    """Count one failed login; True when this failure locked the account."""
+    window = settings.ACCOUNTS_LOCKOUT_SECONDS
+    fail_key = _fail_key(key)
+    if cache.add(fail_key, 1, timeout=window):
+        count = 1
+    else:
+        try:
+            count = cache.incr(fail_key)
+        except ValueError:  # the window ended between add and incr
+            cache.add(fail_key, 1, timeout=window)
+            count = 1
+    if count >= settings.ACCOUNTS_LOGIN_MAX_FAILURES:
+        cache.set(_lock_key(key), time.time() + window, timeout=window)
+        cache.delete(fail_key)
+        return True
+    return False
+
+
+def lockout_clear(key: str) -> None:
+    cache.delete_many([_fail_key(key), _lock_key(key)])
+
+
+def login_ip_throttle(client_ip: str) -> None:
+    """Count one password login from ``client_ip``; RateLimited past ACCOUNTS_LOGIN_IP_RATE."""
+    if not client_ip:
+        return
+    limit, period = parse_rate(settings.ACCOUNTS_LOGIN_IP_RATE)
+    result = rate_limit_hit(f"login-ip:{client_ip}", limit=limit, period=period)
+    if not result.allowed:
+        raise RateLimited(retry_after=result.retry_after)

@@ -1,0 +1,195 @@
+"""JWTs: issue, refresh (rotate + blacklist), verify, and revoke.
+
+simplejwt does the signing and the claims; this module adds what API.md asks
+beyond its defaults:
+
+- tokens carry ``role`` and ``auth_time`` (when the person last proved who
+  they are: carried through refreshes, used for "recent login");
+- ``iat`` keeps sub-second precision, so "every token issued before
+  ``user.tokens_valid_after``" is exact: the Session returned by a password
+  reset is issued in the same second as the reset and must stay valid;
+- logout puts the access token's ``jti`` in a cache deny-list until it expires
+  (``access_deny``) and blacklists the refresh token;
+- a refresh token is rotated and the old one blacklisted with two INSERTs whose
+  unique constraints make a concurrent second use of the same token fail.
+
+Refresh tokens are *not* written to simplejwt's OutstandingToken table when
+issued (that would cost a query per login); a row is written when a token is
+blacklisted, which is all the blacklist needs. Revoking every token of a user
+goes through ``tokens_valid_after`` instead of a list of outstanding tokens.
+"""
+
+import time
+from contextlib import nullcontext
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
+from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
+from rest_framework_simplejwt.tokens import UntypedToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from accounts.errors import AccountDisabled, TokenInvalid
+
+DENY_PREFIX = "jwt-deny:"
+
+
+class _PreciseIat:
+    def set_iat(self, claim: str = "iat", at_time=None) -> None:
+        # RFC 7519 NumericDate may be fractional; PyJWT accepts it.
+        self.payload[claim] = round((at_time or self.current_time).timestamp(), 6)
+
+
+class AccessToken(_PreciseIat, SimpleAccessToken):
+    pass
+
+
+class RefreshToken(_PreciseIat, SimpleRefreshToken):
+    access_token_class = AccessToken
+
+    def check_blacklist(self) -> None:
+        # Checked by the INSERTs of token_refresh (and explicitly by token_verify).
+        return None
+
+
+def _lifetime_seconds(name: str) -> int:
+    return int(settings.SIMPLE_JWT[name].total_seconds())
+
+
+def tokens_issue(user, *, auth_time: float | None = None) -> dict:
+    """The Tokens object of API.md for ``user`` (no database query)."""
+    refresh = RefreshToken()
+    refresh[api_settings.USER_ID_CLAIM] = str(user.pk)
+    refresh["role"] = user.role
+    refresh["auth_time"] = int(auth_time if auth_time is not None else time.time())
+    return _tokens_body(refresh)
+
+
+def _tokens_body(refresh: RefreshToken) -> dict:
+    return {
+        "token_type": "Bearer",
+        "access": str(refresh.access_token),
+        "access_expires_in": _lifetime_seconds("ACCESS_TOKEN_LIFETIME"),
+        "refresh": str(refresh),
+        "refresh_expires_in": _lifetime_seconds("REFRESH_TOKEN_LIFETIME"),
+    }
+
+
+def token_issued_before_revocation(payload, user) -> bool:
+    valid_after = user.tokens_valid_after
+    return valid_after is not None and float(payload.get("iat", 0)) < valid_after.timestamp()
+
+
+def _savepoint():
+    # Inside a transaction a failed INSERT must roll back to a savepoint; in
+    # autocommit (a normal request) it is its own transaction already, and an
+    # atomic block would only add BEGIN/COMMIT round trips to the hot path.
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+def _blacklist(token: RefreshToken, *, user) -> bool:
+    """Blacklist ``token``; False if it already was (a reuse)."""
+    jti = token[api_settings.JTI_CLAIM]
+    try:
+        with _savepoint():
+            outstanding = OutstandingToken.objects.create(
+                jti=jti,
+                user=user,
+                token=str(token.token, "ascii") if isinstance(token.token, bytes) else str(token.token),
+                created_at=datetime_from_epoch(int(token["iat"])),
+                expires_at=datetime_from_epoch(token["exp"]),
+            )
+    except IntegrityError:
+        # Already listed: by an earlier blacklisting, or by simplejwt's own
+        # for_user() (test helpers and other code may issue tokens that way).
+        outstanding = OutstandingToken.objects.get(jti=jti)
+    try:
+        with _savepoint():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _decode_refresh(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)
+    except TokenError as exc:
+        raise TokenInvalid() from exc
+
+
+def token_refresh(*, refresh: str) -> dict:
+    """Rotate ``refresh``: new Tokens, the old refresh token blacklisted.
+
+    Refused with TokenInvalid when the token is bad, expired, blacklisted
+    (already used), issued before the user's ``tokens_valid_after``, or its user
+    is gone; AccountDisabled when the user is inactive. The new tokens carry
+    the user's current role and the original ``auth_time``.
+    Costs the user row and two INSERTs.
+    """
+    old = _decode_refresh(refresh)
+    user = get_user_model().objects.filter(pk=old.get(api_settings.USER_ID_CLAIM)).first()
+    if user is None or token_issued_before_revocation(old.payload, user):
+        raise TokenInvalid()
+    if not user.is_active:
+        raise AccountDisabled()
+    if not _blacklist(old, user=user):
+        raise TokenInvalid()
+    new = RefreshToken()
+    new[api_settings.USER_ID_CLAIM] = str(user.pk)
+    new["role"] = user.role
+    new["auth_time"] = old.get("auth_time", int(old["iat"]))
+    return _tokens_body(new)
+
+
+def refresh_revoke(*, refresh: str, user) -> None:
+    """Blacklist ``user``'s refresh token; a bad, expired or foreign token is ignored."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError:
+        return
+    if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
+        return
+    _blacklist(token, user=user)
+
+
+def access_deny(*, jti: str, exp: int) -> None:
+    """Refuse the access token ``jti`` from now until it expires anyway."""
+    ttl = int(exp - time.time()) + 1
+    if ttl > 0:
+        cache.set(DENY_PREFIX + jti, 1, timeout=ttl)
+
+
+def access_is_denied(jti: str) -> bool:
+    return cache.get(DENY_PREFIX + jti) is not None
+
+
+def token_verify(*, token: str) -> dict:
+    """``{"valid": True, "user_id", "expires_at"}`` for a live access or refresh token.
+
+    A token is live when its signature and expiry are good, it is not revoked
+    (deny-list, blacklist, ``tokens_valid_after``) and its user is active;
+    otherwise TokenInvalid.
+    """
+    try:
+        untyped = UntypedToken(token)
+    except TokenError as exc:
+        raise TokenInvalid() from exc
+    payload = untyped.payload
+    kind = payload.get(api_settings.TOKEN_TYPE_CLAIM)
+    jti = payload.get(api_settings.JTI_CLAIM)
+    if kind not in ("access", "refresh") or not jti:
+        raise TokenInvalid()
+    if kind == "access" and access_is_denied(jti):
+        raise TokenInvalid()
+    user = get_user_model().objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
+    if user is None or not user.is_active or token_issued_before_revocation(payload, user):
+        raise TokenInvalid()
+    if kind == "refresh" and BlacklistedToken.objects.filter(token__jti=jti).exists():
+        raise TokenInvalid()
+    return {"valid": True, "user_id": user.pk, "expires_at": datetime_from_epoch(payload["exp"])}
