@@ -1,0 +1,81 @@
+"""SMS backends, chosen by ``SMS_BACKEND`` like Django's ``EMAIL_BACKEND``.
+
+A backend gets an :class:`SmsOutgoing` and returns the provider's message id,
+or raises :class:`SmsBackendError` with a short reason that goes in the send log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+BUILTIN = {
+    "console": "smscodes.backends.console.ConsoleBackend",
+    "locmem": "smscodes.backends.locmem.LocmemBackend",
+    "aliyun": "smscodes.backends.aliyun.AliyunBackend",
+    "tencent": "smscodes.backends.tencent.TencentBackend",
+    "twilio": "smscodes.backends.twilio.TwilioBackend",
+}
+
+# Network timeout of every provider call, in seconds (never above 5).
+MAX_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class SmsOutgoing:
+    phone: str  # E.164
+    purpose: str
+    code: str
+    text: str  # the whole message in the requester's language (for providers that send free text)
+    language: str
+    ttl_minutes: int
+
+    def __repr__(self) -> str:  # never print the code by accident
+        return f"SmsOutgoing(phone={self.phone!r}, purpose={self.purpose!r})"
+
+
+class SmsBackendError(Exception):
+    """The provider refused or could not be reached (the message is the log's reason)."""
+
+
+class BaseSmsBackend:
+    name = "base"
+
+    def send(self, message: SmsOutgoing) -> str:
+        raise NotImplementedError
+
+
+def backend_path() -> str:
+    return BUILTIN.get(settings.SMS_BACKEND, settings.SMS_BACKEND)
+
+
+def get_backend() -> BaseSmsBackend:
+    try:
+        backend_class = import_string(backend_path())
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"SMS_BACKEND={settings.SMS_BACKEND!r} cannot be imported: {exc}") from exc
+    return backend_class()
+
+
+def provider_timeout() -> float:
+    return min(MAX_TIMEOUT, float(getattr(settings, "SMS_PROVIDER_TIMEOUT", MAX_TIMEOUT)))
+
+
+def setting(name: str) -> str:
+    """A required provider setting: a clear error when it is missing."""
+    value = getattr(settings, name, "")
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set to use SMS_BACKEND={settings.SMS_BACKEND!r}.")
+    return value
+
+
+def template_for(setting_name: str, purpose: str) -> str:
+    """The provider template id for a purpose from a ``{"purpose": "id", "default": "id"}`` setting."""
+    templates = getattr(settings, setting_name, None) or {}
+    template = templates.get(purpose) or templates.get("default")
+    if not template:
+        raise ImproperlyConfigured(f"{setting_name} has no template for purpose {purpose!r} (nor a 'default').")
+    return template

@@ -1,0 +1,359 @@
+"""Sending and checking SMS codes: the only code that touches them.
+
+Account flows call ``verification_consume``; the send and verify endpoints call
+``sms_code_send`` and ``sms_code_verify``. The live code is in the cache
+(``smscodes.store``) as an HMAC; the database only keeps the send log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from accounts.errors import PhoneNotRegistered, PhoneTaken
+from config.errors import InvalidInput
+from smscodes import conf, limits
+from smscodes.backends import BaseSmsBackend, SmsBackendError, SmsOutgoing, get_backend
+from smscodes.errors import (
+    CodeAttemptsExceeded,
+    CodeInvalid,
+    SmsCooldown,
+    SmsLimitExceeded,
+    SmsSendFailed,
+    VerificationTokenInvalid,
+)
+from smscodes.models import Purpose, SmsMessage, SmsStatus
+from smscodes.selectors import sms_phone_normalize
+from smscodes.store import Counter, get_store
+
+logger = logging.getLogger("smscodes")
+
+VERIFICATION_TOKEN_TTL = 600
+_TOKEN_SALT = "smscodes.verification"  # noqa: S105 - a signing salt, not a secret
+# Purposes that need the number to be free, and those that need an account.
+_NEEDS_FREE_NUMBER = {Purpose.REGISTER, Purpose.CHANGE_PHONE}
+_NEEDS_ACCOUNT = {Purpose.LOGIN, Purpose.RESET_PASSWORD}
+
+
+@dataclass(frozen=True)
+class SmsCodeSent:
+    phone: str
+    purpose: str
+    expires_in: int
+    resend_in: int
+
+
+@dataclass(frozen=True)
+class Verification:
+    phone: str
+    purpose: str
+    verification_token: str
+    expires_in: int
+
+
+# --- small pieces -------------------------------------------------------------------------
+
+
+def code_generate(length: int | None = None) -> str:
+    """A uniformly random string of ``length`` digits (leading zeros kept), from ``secrets``."""
+    length = length or conf.code_length()
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+def code_digest(*, purpose: str, phone: str, code: str) -> str:
+    """What the cache keeps instead of the code: an HMAC keyed with the secret key."""
+    return salted_hmac("smscodes.code", f"{purpose}:{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+def _purpose_clean(purpose) -> str:
+    if purpose not in Purpose.values:
+        raise InvalidInput(fields={"purpose": [_("Unknown purpose.")]})
+    return purpose
+
+
+def _code_clean(code, *, phone: str) -> str:
+    code = code.strip() if isinstance(code, str) else ""
+    lengths = {conf.code_length()}
+    test_code = conf.test_numbers().get(phone)
+    if test_code:
+        lengths.add(len(test_code))
+    if not (code.isascii() and code.isdigit() and len(code) in lengths):
+        message = _("Enter the %(length)d-digit code from the text message.") % {"length": conf.code_length()}
+        raise InvalidInput(fields={"code": [message]})
+    return code
+
+
+def _ip_or_none(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _scrub(text: str, code: str) -> str:
+    """A provider's error text, cut short and without the code (some echo the request)."""
+    return str(text).replace(code, "*" * len(code))[:255]
+
+
+def _in_callers_transaction() -> bool:
+    """True inside an atomic block opened by a caller (a test case's own block does not count).
+
+    ``_from_testcase`` is how Django itself tells them apart (``Atomic.durable``).
+    """
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
+    )
+
+
+def _message_text(*, code: str, minutes: int) -> str:
+    return _("Your verification code is %(code)s, valid for %(minutes)d minutes. Never share it with anyone.") % {
+        "code": code,
+        "minutes": minutes,
+    }
+
+
+# --- send -------------------------------------------------------------------------------------
+
+
+def sms_code_send(*, phone: str, purpose: str, client_ip: str) -> SmsCodeSent:
+    """Send a new code for ``purpose`` to ``phone`` (any format) and log the attempt.
+
+    Checks the number (``InvalidPhone``, ``PhoneRegionNotAllowed``), the
+    purpose's account rule (``PhoneTaken`` for register/change_phone,
+    ``PhoneNotRegistered`` for login/reset_password), then takes the cooldown
+    and every limit in one atomic step (``SmsCooldown`` / ``SmsLimitExceeded``
+    with the real ``retry_after``). The code replaces the previous one for the
+    same purpose and number; its failed attempts carry over while the failure
+    window is open. A test number (``SMS_TEST_NUMBERS``) gets its fixed code and
+    nothing is sent.
+
+    The provider is called outside any transaction of ours: this function
+    writes nothing to the database before the send, and the single log row
+    after it. When a caller calls it inside its own transaction, the send
+    waits for that transaction to commit (and is skipped if it rolls back);
+    a failure is then only logged. Otherwise a failure raises ``SmsSendFailed``
+    and gives back the cooldown and quota it took.
+
+    Cost: 2 SQL queries (the account rule, the log row) and 2 cache round
+    trips with Redis (at most 4 with the local-memory cache).
+    """
+    phone = sms_phone_normalize(phone)
+    purpose = _purpose_clean(purpose)
+    _purpose_rule_check(phone=phone, purpose=purpose)
+
+    test_code = conf.test_numbers().get(phone)
+    backend = None if test_code else get_backend()  # a misconfiguration fails before any quota is taken
+
+    ttl, interval = conf.code_ttl(), conf.resend_interval()
+    now = time.time()
+    cooldown_key = limits.cooldown_key(purpose=purpose, phone=phone)
+    cooldown_until = now + interval
+    counters = limits.send_counters(phone=phone, client_ip=client_ip, now=now)
+    store = get_store()
+    reservation = store.reserve(
+        cooldown_key=cooldown_key, cooldown_until=cooldown_until, cooldown_ttl=interval, now=now, counters=counters
+    )
+    if not reservation.ok:
+        retry_after = max(1, math.ceil(reservation.until - now))
+        if reservation.blocked_by == "cooldown":
+            raise SmsCooldown(retry_after=retry_after)
+        raise SmsLimitExceeded(retry_after=retry_after)
+
+    code = test_code or code_generate()
+    outgoing = SmsOutgoing(
+        phone=phone,
+        purpose=purpose,
+        code=code,
+        text=_message_text(code=code, minutes=math.ceil(ttl / 60)),
+        language=get_language() or "",
+        ttl_minutes=math.ceil(ttl / 60),
+    )
+    delivery = _Delivery(
+        backend=backend,
+        outgoing=outgoing,
+        client_ip=_ip_or_none(client_ip),
+        sent_at=now,
+        cooldown_key=cooldown_key,
+        cooldown_until=cooldown_until,
+        counters=counters,
+    )
+    if test_code:
+        delivery.store_code()
+        delivery.log(backend="test", status=SmsStatus.TEST)
+    elif _in_callers_transaction():
+        transaction.on_commit(delivery.run_quietly)
+    else:
+        delivery.run()
+    return SmsCodeSent(phone=phone, purpose=purpose, expires_in=ttl, resend_in=interval)
+
+
+def _purpose_rule_check(*, phone: str, purpose: str) -> None:
+    if purpose not in _NEEDS_FREE_NUMBER | _NEEDS_ACCOUNT:
+        return
+    exists = get_user_model().objects.filter(phone=phone).exists()
+    if purpose in _NEEDS_FREE_NUMBER and exists:
+        raise PhoneTaken()
+    if purpose in _NEEDS_ACCOUNT and not exists:
+        raise PhoneNotRegistered()
+
+
+@dataclass
+class _Delivery:
+    """Hands one code to the backend, then stores it, logs the attempt, or gives the quota back."""
+
+    backend: BaseSmsBackend | None
+    outgoing: SmsOutgoing
+    client_ip: str | None
+    sent_at: float
+    cooldown_key: str
+    cooldown_until: float
+    counters: list[Counter]
+
+    def run(self) -> None:
+        backend = self.backend
+        assert backend is not None
+        try:
+            provider_id = backend.send(self.outgoing)
+        except SmsBackendError as exc:
+            reason = _scrub(exc, self.outgoing.code)
+            logger.warning(
+                "SMS %s to %s failed via %s: %s",
+                self.outgoing.purpose,
+                _masked(self.outgoing.phone),
+                backend.name,
+                reason,
+            )
+            get_store().release(
+                cooldown_key=self.cooldown_key, cooldown_until=self.cooldown_until, counters=self.counters
+            )
+            self.log(backend=backend.name, status=SmsStatus.FAILED, error=reason)
+            raise SmsSendFailed() from None
+        except Exception as exc:  # misconfiguration or a bug: give the quota back, then fail loudly
+            get_store().release(
+                cooldown_key=self.cooldown_key, cooldown_until=self.cooldown_until, counters=self.counters
+            )
+            self.log(
+                backend=backend.name, status=SmsStatus.FAILED, error=_scrub(type(exc).__name__, self.outgoing.code)
+            )
+            raise
+        self.store_code()
+        self.log(backend=backend.name, status=SmsStatus.SENT, provider_message_id=str(provider_id or "")[:100])
+
+    def run_quietly(self) -> None:
+        # Logged in run(); the caller's response has already been decided.
+        with contextlib.suppress(SmsSendFailed):
+            self.run()
+
+    def store_code(self) -> None:
+        get_store().put_code(
+            key=limits.code_key(purpose=self.outgoing.purpose, phone=self.outgoing.phone),
+            digest=code_digest(purpose=self.outgoing.purpose, phone=self.outgoing.phone, code=self.outgoing.code),
+            now=self.sent_at,
+            ttl=conf.code_ttl(),
+        )
+
+    def log(self, *, backend: str, status: str, provider_message_id: str = "", error: str = "") -> None:
+        SmsMessage.objects.create(
+            phone=self.outgoing.phone,
+            purpose=self.outgoing.purpose,
+            backend=backend[:50],
+            status=status,
+            provider_message_id=provider_message_id,
+            error=error,
+            client_ip=self.client_ip,
+        )
+
+
+def _masked(phone: str) -> str:
+    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
+
+
+# --- verify -------------------------------------------------------------------------------------
+
+
+def _code_consume(*, phone: str, purpose: str, code: str) -> None:
+    code = _code_clean(code, phone=phone)
+    result = get_store().check_code(
+        key=limits.code_key(purpose=purpose, phone=phone),
+        digest=code_digest(purpose=purpose, phone=phone, code=code),
+        now=time.time(),
+        ttl=conf.code_ttl(),
+        max_attempts=conf.max_attempts(),
+    )
+    if result == "exceeded":
+        raise CodeAttemptsExceeded()
+    if result != "ok":
+        raise CodeInvalid()
+
+
+def sms_code_verify(*, phone: str, purpose: str, code: str) -> Verification:
+    """Check and consume the code sent to ``phone`` for ``purpose``; return a verification token.
+
+    A wrong code counts a failed attempt (``CodeInvalid``); once
+    ``SMS_CODE_MAX_ATTEMPTS`` have failed the code is burned
+    (``CodeAttemptsExceeded``, even for the right code). Success deletes the
+    code atomically, so only one of several concurrent callers succeeds. The
+    token proves the verification for ``VERIFICATION_TOKEN_TTL`` seconds and
+    works once (see ``verification_consume``). No SQL; at most 2 cache round trips.
+    """
+    phone = sms_phone_normalize(phone)
+    purpose = _purpose_clean(purpose)
+    _code_consume(phone=phone, purpose=purpose, code=code)
+    token = signing.dumps({"p": phone, "u": purpose, "n": secrets.token_urlsafe(16)}, salt=_TOKEN_SALT)
+    return Verification(phone=phone, purpose=purpose, verification_token=token, expires_in=VERIFICATION_TOKEN_TTL)
+
+
+def _token_consume(*, phone: str, purpose: str, token) -> None:
+    if not isinstance(token, str) or len(token) > 500:
+        raise VerificationTokenInvalid()
+    try:
+        data = signing.loads(token, salt=_TOKEN_SALT, max_age=VERIFICATION_TOKEN_TTL)
+    except signing.BadSignature:  # includes SignatureExpired
+        raise VerificationTokenInvalid() from None
+    if not isinstance(data, dict) or data.get("p") != phone or data.get("u") != purpose or not data.get("n"):
+        raise VerificationTokenInvalid()
+    if not get_store().use_once(key=limits.token_used_key(str(data["n"])), ttl=VERIFICATION_TOKEN_TTL + 60):
+        raise VerificationTokenInvalid()
+
+
+def verification_consume(
+    *, phone: str, purpose: str, code: str | None = None, verification_token: str | None = None
+) -> str:
+    """Prove that the caller controls ``phone`` for ``purpose``; return the number in E.164.
+
+    Takes exactly one of ``code`` (checked and consumed as by
+    ``sms_code_verify``) or ``verification_token`` (from the verify endpoint,
+    for the same number and purpose, used at most once). Raises ``CodeInvalid``,
+    ``CodeAttemptsExceeded``, ``VerificationTokenInvalid``, ``InvalidPhone``,
+    ``PhoneRegionNotAllowed``, or ``InvalidInput`` naming both fields when
+    neither or both are given.
+    """
+    code = code or None
+    verification_token = verification_token or None
+    if (code is None) == (verification_token is None):
+        message = (
+            _("Give either the code or the verification token, not both.")
+            if code
+            else _("Enter the code from the text message.")
+        )
+        raise InvalidInput(fields={"code": [message], "verification_token": [message]})
+    phone = sms_phone_normalize(phone)
+    purpose = _purpose_clean(purpose)
+    if code is not None:
+        _code_consume(phone=phone, purpose=purpose, code=code)
+    else:
+        _token_consume(phone=phone, purpose=purpose, token=verification_token)
+    return phone

@@ -1,0 +1,30 @@
+"""The HTML side of SMS codes: a helper for pages that offer "send code".
+
+The account pages include ``smscodes/_send_code.html`` in their form; when the
+form comes back with ``send_code`` in it, the page view calls
+``send_code_from_form`` and re-renders the same form with its answer.
+"""
+
+from django.utils.translation import gettext as _
+
+from config.errors import ServiceError
+from config.http import client_ip
+from smscodes.errors import SmsCooldown
+from smscodes.services import sms_code_send
+
+
+def send_code_from_form(request, *, phone: str, purpose: str) -> tuple[bool, str, int]:
+    """Send a code from a page; returns (ok, message to show, seconds before a resend).
+
+    Never raises a domain error: its message is returned for the form instead.
+    """
+    try:
+        sent = sms_code_send(phone=phone or "", purpose=purpose, client_ip=client_ip(request))
+    except SmsCooldown as exc:
+        return False, str(exc.message), int(exc.retry_after or 0)
+    except ServiceError as exc:
+        message = str(exc.message)
+        if exc.fields:  # a field error says more than the general message
+            message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or message
+        return False, message, 0
+    return True, _("A code was sent to %(phone)s.") % {"phone": sent.phone}, sent.resend_in
