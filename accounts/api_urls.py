@@ -1,1 +1,18 @@
-urlpatterns: list = []
+"""/api/v1/ routes of API.md's "Auth" and "The current user" (avatar: accounts.avatar_urls)."""
+
+from django.urls import path
+
+from accounts import api
+
+urlpatterns = [
+    path("auth/register/", api.RegisterApi.as_view(), name="api-auth-register"),
+    path("auth/login/", api.LoginApi.as_view(), name="api-auth-login"),
+    path("auth/login/code/", api.LoginCodeApi.as_view(), name="api-auth-login-code"),
+    path("auth/token/refresh/", api.TokenRefreshApi.as_view(), name="api-auth-token-refresh"),
+    path("auth/token/verify/", api.TokenVerifyApi.as_view(), name="api-auth-token-verify"),
+    path("auth/logout/", api.LogoutApi.as_view(), name="api-auth-logout"),
+    path("auth/password/reset/", api.PasswordResetApi.as_view(), name="api-auth-password-reset"),
+    path("auth/password/change/", api.PasswordChangeApi.as_view(), name="api-auth-password-change"),
+    path("me/", api.MeApi.as_view(), name="api-me"),
+    path("me/phone/", api.MePhoneApi.as_view(), name="api-me-phone"),
+]

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -51,3 +52,119 @@ class UserSerializer(serializers.ModelSerializer):
 
         thumbnail = user.avatar_thumbnail.url if user.avatar_thumbnail else user.avatar.url
         return {"url": absolute(user.avatar.url), "thumbnail_url": absolute(thumbnail)}
+
+
+# --- Auth and "me" (API.md "Auth", "The current user") -----------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The error body of every non-2xx response (API.md, "Errors")."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    retry_after = serializers.IntegerField(required=False)
+
+
+class TokensSerializer(serializers.Serializer):
+    token_type = serializers.CharField(default="Bearer")
+    access = serializers.CharField()
+    access_expires_in = serializers.IntegerField(help_text="Seconds.")
+    refresh = serializers.CharField()
+    refresh_expires_in = serializers.IntegerField(help_text="Seconds.")
+
+
+class SessionSerializer(serializers.Serializer):
+    user = UserSerializer()
+    tokens = TokensSerializer()
+
+
+def _password_field(**kwargs):
+    return serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs)
+
+
+def _optional(**kwargs):
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None, **kwargs)
+
+
+class _CodeOrTokenInput(serializers.Serializer):
+    code = _optional(max_length=16, help_text="The SMS code; or give verification_token.")
+    verification_token = _optional(max_length=512, help_text="From POST /api/v1/sms/codes/verify/.")
+
+
+class RegisterInputSerializer(_CodeOrTokenInput):
+    phone = _optional(max_length=32, help_text="Required unless ACCOUNTS_PHONE_REQUIRED is off.")
+    password = _password_field(required=False, allow_blank=True, allow_null=True, max_length=4096)
+    username = _optional(max_length=64)
+    nickname = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
+    gender = serializers.ChoiceField(choices=["", "female", "male"], required=False, default="")
+
+
+class LoginInputSerializer(serializers.Serializer):
+    login = serializers.CharField(max_length=150, help_text="Phone number in any format, or username.")
+    password = _password_field(max_length=4096)
+
+
+class LoginCodeInputSerializer(_CodeOrTokenInput):
+    phone = serializers.CharField(max_length=32)
+
+
+class TokenRefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
+class TokenVerifyInputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class TokenVerifyOutputSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    user_id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, allow_blank=True)
+    all_devices = serializers.BooleanField(required=False, default=False)
+
+
+class PasswordResetInputSerializer(_CodeOrTokenInput):
+    phone = serializers.CharField(max_length=32)
+    new_password = _password_field(max_length=4096)
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = _password_field(
+        required=False, allow_blank=True, max_length=4096, help_text="Not needed when the account has no password."
+    )
+    new_password = _password_field(max_length=4096)
+
+
+class PhoneChangeInputSerializer(_CodeOrTokenInput):
+    phone = serializers.CharField(max_length=32, help_text="The new number (code purpose change_phone).")
+    password = _password_field(
+        required=False,
+        allow_blank=True,
+        max_length=4096,
+        help_text="The current password; needed unless the login is recent.",
+    )
+
+
+class MeUpdateInputSerializer(serializers.Serializer):
+    """PATCH /api/v1/me/: the editable profile fields; read-only ones are refused by name."""
+
+    READ_ONLY_FIELDS = ("id", "phone", "role", "has_password", "avatar", "date_joined")
+
+    username = _optional(max_length=64)
+    nickname = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    gender = serializers.ChoiceField(choices=["", "female", "male"], required=False)
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    job = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    company = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    def validate(self, attrs):
+        sent = getattr(self.initial_data, "keys", lambda: [])()
+        read_only = [name for name in self.READ_ONLY_FIELDS if name in sent]
+        if read_only:
+            raise serializers.ValidationError({name: [_("This field is read-only.")] for name in read_only})
+        return attrs
