@@ -59,3 +59,15 @@ class RecentLoginRequired(InvalidInput):
     """A phone change needs a recent login or the current password (reported on ``password``)."""
 
     default_message = _("For your security, log in again or enter your current password to change the phone number.")
+
+
+class FileTooLarge(ServiceError):
+    status = 413
+    code = "file_too_large"
+    default_message = _("The file is too large.")
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = _("Upload a JPEG, PNG, WebP or GIF image.")

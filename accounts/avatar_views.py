@@ -1,0 +1,138 @@
+"""Avatar doors: ``PUT/DELETE /api/v1/me/avatar/``, the ``/account/avatar/`` form posts, dev media.
+
+Thin, like every view here: size gates from ``accounts.upload``, then one
+service from ``accounts.avatars``. Both doors refuse an oversized body
+without reading it (see ``accounts.upload``), which is why the upload views
+install their handler before anything touches the body — including the CSRF
+check of the page form.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.static import serve
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.avatars import avatar_remove, avatar_set
+from accounts.serializers import UserSerializer
+from accounts.upload import check_upload, limit_upload
+from config.errors import InvalidInput, ServiceError
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+class AvatarApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        avatar = serializers.FileField(allow_empty_file=False, use_url=False)
+
+    @extend_schema(
+        operation_id="me_avatar_set",
+        summary="Set the avatar",
+        tags=["me"],
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            200: UserSerializer,
+            400: OpenApiResponse(description="validation_error: corrupt image, too many pixels, too small"),
+            413: OpenApiResponse(description="file_too_large: larger than AVATAR_MAX_BYTES"),
+            415: OpenApiResponse(description="unsupported_media_type: not JPEG, PNG, WebP or GIF content"),
+        },
+    )
+    def put(self, request):
+        # Before request.data: the body must not be read when it is too big.
+        handler = limit_upload(request._request)
+        serializer = self.InputSerializer(data=request.data)
+        check_upload(handler)
+        serializer.is_valid(raise_exception=True)
+        user = avatar_set(user=request.user, file=serializer.validated_data["avatar"])
+        return Response(UserSerializer(user, context={"request": request}).data)
+
+    @extend_schema(operation_id="me_avatar_remove", summary="Remove the avatar", tags=["me"], responses={204: None})
+    def delete(self, request):
+        avatar_remove(user=request.user)
+        return Response(status=204)
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+
+def _render_avatar_page(request: HttpRequest, *, error=None, status: int = 200) -> HttpResponse:
+    # The form as it appears on /account/, alone on a page with the error inline.
+    return render(request, "accounts/avatar.html", {"avatar_error": error}, status=status)
+
+
+@csrf_exempt  # the CSRF check runs in _avatar_upload, once the size-limiting handler is in place
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def avatar_upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _render_avatar_page(request)
+    try:
+        handler = limit_upload(request)
+    except ServiceError as exc:  # declared too big: answered without reading the body
+        return _render_avatar_page(request, error=exc.message, status=exc.status)
+    return _avatar_upload(request, handler)
+
+
+@csrf_protect
+def _avatar_upload(request: HttpRequest, handler) -> HttpResponse:
+    try:
+        check_upload(handler)
+        file = request.FILES.get("avatar")
+        if file is None:
+            message = _("Choose an image to upload.")
+            raise InvalidInput(message, fields={"avatar": [message]})
+        avatar_set(user=request.user, file=file)
+    except ServiceError as exc:
+        return _render_avatar_page(request, error=exc.message, status=exc.status)
+    messages.success(request, _("Your avatar has been updated."))
+    return redirect("accounts:account")
+
+
+@never_cache
+@login_required
+@require_POST
+def avatar_delete(request: HttpRequest) -> HttpResponse:
+    avatar_remove(user=request.user)
+    messages.success(request, _("Your avatar has been removed."))
+    return redirect("accounts:account")
+
+
+# --- Media in development -------------------------------------------------------------------------
+
+# What we store is WebP; the rest covers files stored by earlier versions.
+_MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """``MEDIA_URL`` with ``DJANGO_DEBUG`` on; production serves media elsewhere (README, "Avatars").
+
+    The content type comes from our own table, never from a guess: an
+    image type for images, anything else is a download. ``nosniff`` and a
+    sandboxing CSP keep a browser from treating a file as a page.
+    """
+    if not settings.DEBUG:
+        raise Http404
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    if response.status_code == 200:
+        content_type = _MEDIA_TYPES.get(path.rsplit(".", 1)[-1].lower())
+        if content_type:
+            response["Content-Type"] = content_type
+        else:
+            response["Content-Type"] = "application/octet-stream"
+            response["Content-Disposition"] = "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
