@@ -1,0 +1,99 @@
+"""Query and cache budgets of the hot endpoints (issue 4, "Budget").
+
+What is measured matters:
+- These tests are transactional (``transaction=True``) so that a request runs
+  in autocommit as it does in production. Inside pytest-django's usual
+  per-test transaction every ``atomic`` block becomes a SAVEPOINT/RELEASE pair
+  that production never sends, and the counts would be inflated.
+- Django logs BEGIN/COMMIT in the captured queries too, so a hot path that
+  opened a transaction would pay for it here: none of these does.
+- The suite's autouse fixture puts the fast MD5 hasher first. The password
+  login is measured with the production hashers (Argon2id first), with a
+  current hash (no upgrade) and with an old PBKDF2 hash (upgraded: +1).
+"""
+
+import pytest
+from django.contrib.auth.hashers import identify_hasher
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PRODUCTION_HASHERS = [
+    "accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    """Names of the cache operations made while the test runs."""
+    backend = caches["default"]
+    calls: list[str] = []
+    for name in ("get", "get_many", "set", "add", "incr", "delete", "delete_many", "has_key", "touch"):
+        original = getattr(backend, name)
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(backend, name, counting)
+    return calls
+
+
+def login(client, password=PASSWORD):
+    return client.post("/api/v1/auth/login/", {"login": "13900000000", "password": password})
+
+
+def test_password_login_costs_three_queries_with_the_production_hasher(settings, django_assert_max_num_queries):
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    user = UserFactory(phone="+8613900000000")
+    assert identify_hasher(user.password).algorithm == "argon2"
+    with django_assert_max_num_queries(3):
+        response = login(APIClient())
+    assert response.status_code == 200, response.json()
+
+
+def test_password_login_with_an_upgraded_hash_costs_one_more(settings, django_assert_max_num_queries):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    user = UserFactory(phone="+8613900000000")
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    with django_assert_max_num_queries(4):
+        response = login(APIClient())
+    assert response.status_code == 200, response.json()
+    user.refresh_from_db()
+    assert identify_hasher(user.password).algorithm == "argon2"
+
+
+def test_failed_login_costs_no_more_than_a_successful_one(settings, django_assert_max_num_queries):
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    UserFactory(phone="+8613900000000")
+    with django_assert_max_num_queries(2):
+        response = login(APIClient(), "Wrong-pass-1")
+    assert response.status_code == 401
+
+
+def test_authenticated_request_costs_one_query_and_one_cache_read(django_assert_num_queries, cache_calls):
+    user = UserFactory(phone="+8613900000000")
+    access = login(APIClient()).json()["tokens"]["access"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    cache_calls.clear()
+    with django_assert_num_queries(1):
+        response = client.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert response.json()["id"] == user.pk
+    assert cache_calls == ["get"]
+
+
+def test_token_refresh_costs_at_most_four_queries(django_assert_max_num_queries):
+    UserFactory(phone="+8613900000000")
+    refresh = login(APIClient()).json()["tokens"]["refresh"]
+    with django_assert_max_num_queries(4):
+        response = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": refresh})
+    assert response.status_code == 200, response.json()
+    assert User.objects.count() == 1
