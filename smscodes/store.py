@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 # Entries outlive their deadline a little so the timestamp check, not the cache
 # expiry, decides at the boundary.
@@ -54,7 +54,7 @@ def is_redis() -> bool:
         from django_redis.cache import RedisCache
     except ImportError:  # pragma: no cover - django-redis is a runtime requirement
         return False
-    return isinstance(cache, RedisCache)
+    return isinstance(caches["default"], RedisCache)  # ``cache`` itself is a proxy
 
 
 # --- Redis ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ form comes back with ``send_code`` in it, the page view calls
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from config.errors import ServiceError
 from config.http import client_ip
@@ -21,7 +22,13 @@ def send_code_from_form(request, *, phone: str, purpose: str) -> tuple[bool, str
     try:
         sent = sms_code_send(phone=phone or "", purpose=purpose, client_ip=client_ip(request))
     except SmsCooldown as exc:
-        return False, str(exc.message), int(exc.retry_after or 0)
+        seconds = int(exc.retry_after or 0)
+        message = ngettext(
+            "Please wait %(seconds)d second before asking for another code.",
+            "Please wait %(seconds)d seconds before asking for another code.",
+            seconds,
+        ) % {"seconds": seconds}
+        return False, message, seconds
     except ServiceError as exc:
         message = str(exc.message)
         if exc.fields:  # a field error says more than the general message
