@@ -15,8 +15,10 @@ class AmountField(forms.CharField):
 
     def __init__(self, *, signed: bool = False, **kwargs):
         self.signed = signed
-        kwargs.setdefault("max_length", 20)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        # No max_length: its validator would run on the Decimal; parse_amount bounds the digits.
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "maxlength": "20"})
+        )
         super().__init__(**kwargs)
 
     def to_python(self, value):
