@@ -1,0 +1,262 @@
+"""Account pages: thin views over the same services as the API.
+
+Each view parses a form, calls one service and renders. A ``ServiceError`` is
+shown next to the field it concerns (``add_service_error``); success is a
+Django message and a redirect. Forms with a phone number carry the send-code
+control: without JavaScript its button submits the form with
+``send_code``, and the view sends the code and re-renders the same form with
+what was typed and the countdown.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import (
+    LoginCodeForm,
+    LoginPasswordForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    PhoneChangeForm,
+    ProfileForm,
+    SignupForm,
+    add_service_error,
+)
+from accounts.sessions import session_authenticated_at, session_login
+from config.errors import ServiceError
+from config.http import client_ip
+from smscodes.models import Purpose
+from smscodes.views import send_code_from_form
+
+# Never let a code or a password reach an error report.
+_sensitive = sensitive_post_parameters("password", "new_password", "old_password", "code")
+
+
+def _origin(request: HttpRequest) -> dict:
+    """Who is asking, for the security events the services record."""
+    return {"client_ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500]}
+
+
+def _next_url(request: HttpRequest) -> str:
+    """``?next=`` (or the form's hidden ``next``) when it stays on this site, else ""."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if allowed else ""
+
+
+def _redirect_after_login(request: HttpRequest) -> HttpResponse:
+    return redirect(_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
+    """Bind a phone + code form to the POST, or handle its send-code button.
+
+    Returns ``(form, send_code)``: ``send_code`` is None for a real submit
+    (validate ``form``), or the send-code outcome ``{"ok", "message",
+    "resend_in"}`` with an unbound ``form`` that keeps what was typed (so no
+    "required" errors for the fields not filled in yet).
+    """
+    if "send_code" not in request.POST:
+        return form_class(request.POST, **form_kwargs), None
+    ok, message, resend_in = send_code_from_form(request, phone=request.POST.get("phone", ""), purpose=purpose)
+    kept = {name: value for name, value in request.POST.items() if name not in ("csrfmiddlewaretoken", "send_code")}
+    return form_class(initial=kept, **form_kwargs), {"ok": ok, "message": message, "resend_in": resend_in}
+
+
+def _render(request, template: str, context: dict) -> HttpResponse:
+    context.setdefault("next", _next_url(request))
+    return render(request, template, context)
+
+
+# --- Sign up, log in, log out ----------------------------------------------------------
+
+
+@_sensitive
+@never_cache
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _redirect_after_login(request)
+    send_code = None
+    if request.method == "POST":
+        form, send_code = _code_form_post(request, SignupForm, purpose=Purpose.REGISTER)
+        if send_code is None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.user_register(
+                    phone=data["phone"],
+                    code=data["code"],
+                    password=data["password"] or None,
+                    username=data["username"] or None,
+                    nickname=data["nickname"],
+                    **_origin(request),
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                session_login(request, user)
+                messages.success(request, _("Welcome! Your account has been created."))
+                return _redirect_after_login(request)
+    else:
+        form = SignupForm()
+    return _render(request, "accounts/signup.html", {"form": form, "send_code": send_code})
+
+
+@_sensitive
+@never_cache
+def login(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _redirect_after_login(request)
+    method = "code" if (request.POST.get("method") or request.GET.get("method")) == "code" else "password"
+    send_code = None
+    if request.method == "POST":
+        if method == "code":
+            form, send_code = _code_form_post(request, LoginCodeForm, purpose=Purpose.LOGIN)
+        else:
+            form = LoginPasswordForm(request.POST)
+        if send_code is None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                if method == "code":
+                    user = services.user_login_code(phone=data["phone"], code=data["code"], **_origin(request))
+                else:
+                    user = services.user_login_password(
+                        login=data["login"], password=data["password"], **_origin(request)
+                    )
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                session_login(request, user)
+                return _redirect_after_login(request)
+    else:
+        form = LoginCodeForm() if method == "code" else LoginPasswordForm()
+    return _render(request, "accounts/login.html", {"form": form, "method": method, "send_code": send_code})
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.user_logout(user=request.user, **_origin(request))
+        auth_logout(request)
+        messages.success(request, _("You have logged out."))
+    return redirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
+
+
+@_sensitive
+@never_cache
+def password_reset(request: HttpRequest) -> HttpResponse:
+    send_code = None
+    if request.method == "POST":
+        form, send_code = _code_form_post(request, PasswordResetForm, purpose=Purpose.RESET_PASSWORD)
+        if send_code is None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.user_password_reset(
+                    phone=data["phone"], code=data["code"], new_password=data["new_password"], **_origin(request)
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc, fields={"password": "new_password"})
+            else:
+                # Every older session and token is revoked; this browser starts afresh.
+                session_login(request, user)
+                messages.success(request, _("Your password has been reset and you are logged in."))
+                return _redirect_after_login(request)
+    else:
+        form = PasswordResetForm()
+    return _render(request, "accounts/password_reset.html", {"form": form, "send_code": send_code})
+
+
+# --- The account ---------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    initial = ProfileForm.initial_for(user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, initial=initial)
+        if form.is_valid():
+            # Only what changed: an untouched empty username stays unset.
+            data = {name: form.cleaned_data[name] for name in form.changed_data}
+            try:
+                if data:
+                    services.user_profile_update(user=user, data=data)
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(request, _("Your profile has been saved."))
+                return redirect("accounts:account")
+    else:
+        form = ProfileForm(initial=initial)
+    return _render(request, "accounts/account.html", {"form": form})
+
+
+@_sensitive
+@never_cache
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    had_password = user.has_usable_password()
+    if request.method == "POST":
+        form = PasswordChangeForm(request.POST, user=user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = services.user_password_change(
+                    user=user,
+                    old_password=data.get("old_password") or None,
+                    new_password=data["new_password"],
+                    **_origin(request),
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc, fields={"invalid_credentials": "old_password", "password": "new_password"})
+            else:
+                # The change ends every other session; this one continues.
+                session_login(request, user)
+                messages.success(
+                    request, _("Your password has been changed.") if had_password else _("Your password has been set.")
+                )
+                return redirect("accounts:account")
+    else:
+        form = PasswordChangeForm(user=user)
+    return _render(request, "accounts/password_change.html", {"form": form, "had_password": had_password})
+
+
+@_sensitive
+@never_cache
+@login_required
+def phone_change(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    send_code = None
+    if request.method == "POST":
+        form, send_code = _code_form_post(request, PhoneChangeForm, purpose=Purpose.CHANGE_PHONE, user=user)
+        if send_code is None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.user_phone_change(
+                    user=user,
+                    phone=data["phone"],
+                    code=data["code"],
+                    password=data.get("password") or None,
+                    authenticated_at=session_authenticated_at(request),
+                    **_origin(request),
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc, fields={"invalid_credentials": "password"})
+            else:
+                messages.success(request, _("Your phone number has been changed."))
+                return redirect("accounts:account")
+    else:
+        form = PhoneChangeForm(user=user)
+    return _render(request, "accounts/phone_change.html", {"form": form, "send_code": send_code})
