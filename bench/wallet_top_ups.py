@@ -1,0 +1,282 @@
+"""Top-ups on one hot wallet through the HTTP API, against PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/wallet_bench .venv/bin/python bench/wallet_top_ups.py
+
+What it does, all in one run so the numbers are comparable:
+
+1. migrates the database in DATABASE_URL (PostgreSQL only; created if missing),
+   creates one bench user and a JWT for it;
+2. starts gunicorn on 127.0.0.1 (gthread workers, production settings:
+   DEBUG off) and, for each client count (8 and 32 by default), runs that
+   many threaded keep-alive HTTP clients posting ``{"amount": "1.00"}`` to
+   ``/api/v1/wallet/top-ups/`` for ``--seconds``;
+3. runs pgbench with the same client counts on a one-row table
+   (``UPDATE ... SET v = v + 1 WHERE id = 1``): the database's ceiling for
+   a single hot row, which a wallet top-up (lock + insert + update in one
+   transaction, plus HTTP, JWT and Django) can only approach;
+4. prints both rates and their ratio, then runs ``manage.py wallet_audit``
+   and fails if it is not clean.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+
+
+def server_env(database_url: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789"),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_COOKIES="0",
+        LOG_LEVEL="WARNING",
+        # WhiteNoise warns that collectstatic has not run; the bench serves no static files.
+        PYTHONWARNINGS="ignore:No directory at",
+        PGOPTIONS="-c client_min_messages=warning",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def psql_args(database_url: str, dbname: str | None = None) -> list[str]:
+    url = urlparse(database_url)
+    return [
+        "-h",
+        url.hostname or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+        dbname or url.path.lstrip("/"),
+    ]
+
+
+def ensure_database(database_url: str) -> None:
+    name = urlparse(database_url).path.lstrip("/")
+    exists = subprocess.run(
+        ["psql", "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'", *psql_args(database_url, "postgres")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run(["psql", "-qc", f'CREATE DATABASE "{name}"', *psql_args(database_url, "postgres")], check=True)
+
+
+SETUP = """
+from rest_framework_simplejwt.tokens import RefreshToken
+from accounts.models import User
+from wallet.services import wallet_get_or_create
+user = User.objects.filter(username="wallet_bench").first() or User.objects.create_user(username="wallet_bench")
+wallet = wallet_get_or_create(user=user)
+print(str(RefreshToken.for_user(user).access_token))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def run_clients(port: int, token: str, clients: int, seconds: float) -> dict:
+    body = json.dumps({"amount": "1.00"})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
+    ok, failed, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    stop = [0.0]
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        barrier.wait()
+        while time.monotonic() < stop[0]:
+            started = time.monotonic()
+            try:
+                conn.request("POST", "/api/v1/wallet/top-ups/", body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                status = 0
+            if status == 201:
+                ok[i] += 1
+                latencies[i].append(time.monotonic() - started)
+            else:
+                failed[i] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop[0] = time.monotonic() + seconds
+    began = time.monotonic()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    all_latencies = sorted(x for chunk in latencies for x in chunk)
+    p = (
+        (lambda q: all_latencies[min(len(all_latencies) - 1, int(q * len(all_latencies)))] * 1000)
+        if all_latencies
+        else (lambda q: 0.0)
+    )
+    return {
+        "ok": sum(ok),
+        "failed": sum(failed),
+        "rate": sum(ok) / elapsed,
+        "p50_ms": p(0.50),
+        "p99_ms": p(0.99),
+        "mean_ms": statistics.fmean(all_latencies) * 1000 if all_latencies else 0.0,
+    }
+
+
+def run_pgbench(database_url: str, clients: int, seconds: int) -> float:
+    args = psql_args(database_url)
+    env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
+    subprocess.run(
+        [
+            "psql",
+            "-qc",
+            "CREATE TABLE IF NOT EXISTS bench_hot_row (id int PRIMARY KEY, v bigint NOT NULL);"
+            "INSERT INTO bench_hot_row VALUES (1, 0) ON CONFLICT DO NOTHING;",
+            *args,
+        ],
+        check=True,
+        env=env,
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write("UPDATE bench_hot_row SET v = v + 1 WHERE id = 1;\n")
+    try:
+        out = subprocess.run(
+            [
+                "pgbench",
+                "-n",
+                "-c",
+                str(clients),
+                "-j",
+                str(min(clients, os.cpu_count() or 1)),
+                "-T",
+                str(seconds),
+                "-f",
+                script.name,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    return float(re.search(r"tps = ([0-9.]+)", out).group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="8,32", help="comma-separated client counts (default 8,32)")
+    parser.add_argument("--seconds", type=int, default=15, help="duration of each run (default 15)")
+    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) * 2), help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    options = parser.parse_args()
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database (it is migrated and used for the bench).")
+    if not shutil.which("pgbench"):
+        sys.exit("pgbench not found (apt-get install postgresql-client).")
+    env = server_env(database_url)
+    ensure_database(database_url)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    token = (
+        subprocess.run(
+            [PYTHON, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(options.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(options.threads),
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    results = []
+    try:
+        wait_for_port(port)
+        run_clients(port, token, 4, 2)  # warm-up: connections, imports
+        for clients in [int(n) for n in options.clients.split(",")]:
+            api = run_clients(port, token, clients, options.seconds)
+            results.append((clients, api))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    pg = {clients: run_pgbench(database_url, clients, options.seconds) for clients, _ in results}
+
+    print(
+        f"\nCPUs: {os.cpu_count()}  gunicorn: {options.workers} workers x {options.threads} threads  "
+        f"run: {options.seconds}s each\n"
+    )
+    print("| clients | top-ups/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for clients, api in results:
+        ratio = api["rate"] / pg[clients]
+        print(
+            f"| {clients} | {api['rate']:.0f} | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['failed']} "
+            f"| {pg[clients]:.0f} | {ratio:.3f} |"
+        )
+    audit = subprocess.run([PYTHON, "manage.py", "wallet_audit"], cwd=ROOT, env=env, capture_output=True, text=True)
+    print("\n" + (audit.stdout + audit.stderr).strip())
+    failed = sum(api["failed"] for _, api in results)
+    return 1 if audit.returncode or failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
