@@ -89,8 +89,8 @@ def avatar_upload(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 def _avatar_upload(request: HttpRequest, handler) -> HttpResponse:
     try:
+        file = request.FILES.get("avatar")  # parsed through the handler
         check_upload(handler)
-        file = request.FILES.get("avatar")
         if file is None:
             message = _("Choose an image to upload.")
             raise InvalidInput(message, fields={"avatar": [message]})
