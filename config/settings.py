@@ -207,6 +207,28 @@ SMS_IP_HOURLY_LIMIT = env.int("SMS_IP_HOURLY_LIMIT", default=20)
 SMS_DAILY_LIMIT = env.int("SMS_DAILY_LIMIT", default=10_000)
 # "+8613800000001:246810,+8613800000002:135790": fixed codes, never sent.
 SMS_TEST_NUMBERS = env.str("SMS_TEST_NUMBERS", default="")
+# Provider adapters (SMS_BACKEND=aliyun|tencent|twilio); templates per purpose as
+# "register=…,login=…,reset_password=…,change_phone=…" or "default=…". Endpoint
+# overrides are for tests and proxies. The timeout is capped at 5 s.
+SMS_PROVIDER_TIMEOUT = env.float("SMS_PROVIDER_TIMEOUT", default=5.0)
+SMS_ALIYUN_ACCESS_KEY_ID = env.str("SMS_ALIYUN_ACCESS_KEY_ID", default="")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env.str("SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
+SMS_ALIYUN_SIGN_NAME = env.str("SMS_ALIYUN_SIGN_NAME", default="")
+SMS_ALIYUN_TEMPLATES = env.dict("SMS_ALIYUN_TEMPLATES", default={})
+SMS_ALIYUN_ENDPOINT = env.str("SMS_ALIYUN_ENDPOINT", default="dysmsapi.aliyuncs.com")
+SMS_TENCENT_SECRET_ID = env.str("SMS_TENCENT_SECRET_ID", default="")
+SMS_TENCENT_SECRET_KEY = env.str("SMS_TENCENT_SECRET_KEY", default="")
+SMS_TENCENT_SDK_APP_ID = env.str("SMS_TENCENT_SDK_APP_ID", default="")
+SMS_TENCENT_SIGN_NAME = env.str("SMS_TENCENT_SIGN_NAME", default="")
+SMS_TENCENT_TEMPLATES = env.dict("SMS_TENCENT_TEMPLATES", default={})
+SMS_TENCENT_SEND_MINUTES = env.bool("SMS_TENCENT_SEND_MINUTES", default=True)
+SMS_TENCENT_REGION = env.str("SMS_TENCENT_REGION", default="ap-guangzhou")
+SMS_TENCENT_ENDPOINT = env.str("SMS_TENCENT_ENDPOINT", default="sms.tencentcloudapi.com")
+SMS_TWILIO_ACCOUNT_SID = env.str("SMS_TWILIO_ACCOUNT_SID", default="")
+SMS_TWILIO_AUTH_TOKEN = env.str("SMS_TWILIO_AUTH_TOKEN", default="")
+SMS_TWILIO_FROM = env.str("SMS_TWILIO_FROM", default="")
+SMS_TWILIO_MESSAGING_SERVICE_SID = env.str("SMS_TWILIO_MESSAGING_SERVICE_SID", default="")
+SMS_TWILIO_BASE_URL = env.str("SMS_TWILIO_BASE_URL", default="")
 
 PHONENUMBER_DEFAULT_REGION = SMS_DEFAULT_REGION
 PHONENUMBER_DB_FORMAT = "E164"
