@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_security import SecurityEventAdminMixin
 from accounts.models import User
 from accounts.selectors import user_search_q
 from accounts.services import user_set_role
@@ -51,7 +52,7 @@ class UserChangeForm(PhoneOrUsernameRequired, DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
     list_display = ("id", "phone", "username", "nickname", "role", "is_active", "date_joined")

@@ -498,21 +498,27 @@ def user_profile_update(*, user: User, data: dict) -> User:
 
 
 @transaction.atomic
-def user_revoke_all_sessions(*, user: User, client_ip: str = "", user_agent: str = "") -> None:
-    """End every token and browser session of ``user`` issued until now."""
+def user_revoke_all_sessions(
+    *, user: User, actor: User | None = None, client_ip: str = "", user_agent: str = ""
+) -> None:
+    """End every token and browser session of ``user`` issued until now (``actor``: staff who asked)."""
     _revoke_tokens(user)
-    _event(Kind.SESSIONS_REVOKED, user=user, client_ip=client_ip, user_agent=user_agent)
+    _event(Kind.SESSIONS_REVOKED, user=user, client_ip=client_ip, user_agent=user_agent, **_actor(actor))
 
 
-def user_unlock(*, user: User, client_ip: str = "", user_agent: str = "") -> None:
+def user_unlock(*, user: User, actor: User | None = None, client_ip: str = "", user_agent: str = "") -> None:
     """Lift ``user``'s login lockout and forget their failed attempts."""
     lockout_clear(lockout_key(user=user))
-    _event(Kind.UNLOCKED, user=user, client_ip=client_ip, user_agent=user_agent)
+    _event(Kind.UNLOCKED, user=user, client_ip=client_ip, user_agent=user_agent, **_actor(actor))
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, client_ip: str = "", user_agent: str = "") -> None:
+def user_deactivate(*, user: User, actor: User | None = None, client_ip: str = "", user_agent: str = "") -> None:
     """Disable ``user``: no login, and every token and browser session ends."""
     user.is_active = False
     _revoke_tokens(user, extra_fields=("is_active",))
-    _event(Kind.DEACTIVATED, user=user, client_ip=client_ip, user_agent=user_agent)
+    _event(Kind.DEACTIVATED, user=user, client_ip=client_ip, user_agent=user_agent, **_actor(actor))
+
+
+def _actor(actor: User | None) -> dict:
+    return {"actor_id": actor.pk, "actor": str(actor)} if actor is not None else {}
