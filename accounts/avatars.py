@@ -110,7 +110,7 @@ def _check_dimensions(width: int, height: int) -> None:
     if width * height > limit:
         raise _invalid(
             _("The image has too many pixels (%(width)s×%(height)s); at most %(limit)s million.")
-            % {"width": width, "height": height, "limit": round(limit / 1_000_000, 1)}
+            % {"width": width, "height": height, "limit": f"{limit / 1_000_000:g}"}
         )
     if min(width, height) < MIN_SIDE:
         raise _invalid(_("The image must be at least %(side)s×%(side)s pixels.") % {"side": MIN_SIDE})

@@ -1,0 +1,41 @@
+"""Upload an avatar on /account/ in real Chromium and see it shown."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.accounts.avatar_images import image_bytes
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_upload_an_avatar_on_the_account_page_and_see_it(browser_page, browser_login, settings):
+    # Media is served by Django only with DEBUG on (production: the web
+    # server or the object store); the live server needs it to show the image.
+    settings.DEBUG = True
+    page = browser_page
+    browser_login(page, UserFactory(nickname="Mei"))
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/account/")
+    expect(page.get_by_test_id("avatar-placeholder")).to_have_text("M")
+
+    page.get_by_test_id("avatar-input").set_input_files(
+        {"name": "me.png", "mimeType": "image/png", "buffer": image_bytes("PNG", size=(300, 300))}
+    )
+    page.get_by_test_id("avatar-upload").click()
+
+    page.wait_for_url("**/account/")
+    image = page.get_by_test_id("avatar-image")
+    expect(image).to_be_visible()
+    # Actually decoded by the browser: served as an image it understands.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert image.evaluate("img => img.naturalWidth") == 128
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    # An SVG is refused inline, and the current avatar stays.
+    page.get_by_test_id("avatar-input").set_input_files(
+        {"name": "x.png", "mimeType": "image/png", "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}
+    )
+    page.get_by_test_id("avatar-upload").click()
+    expect(page.get_by_test_id("avatar-error")).to_be_visible()
+    expect(page.get_by_test_id("avatar-image")).to_be_visible()
