@@ -123,8 +123,8 @@ def test_random_operations_keep_balance_equal_to_ledger_and_never_negative(staff
     run_state_machine_as_test(
         WalletMachine,
         settings=settings(
-            max_examples=20,
-            stateful_step_count=12,
+            max_examples=15,
+            stateful_step_count=10,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         ),
