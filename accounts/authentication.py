@@ -1,4 +1,5 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -32,3 +33,10 @@ class JWTAuthentication(SimpleJWTAuthentication):
             # Rendered as 403 account_disabled by the API exception handler.
             raise AuthenticationFailed(_("This account is disabled."), code="user_inactive")
         return user
+
+
+class JWTScheme(SimpleJWTScheme):
+    """Documents the Bearer scheme in /api/schema/ (drf-spectacular matches classes exactly)."""
+
+    target_class = "accounts.authentication.JWTAuthentication"
+    name = "jwtAuth"

@@ -2,7 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import Gender, User
 
 
 class AvatarSerializer(serializers.Serializer):
@@ -97,7 +97,7 @@ class RegisterInputSerializer(_CodeOrTokenInput):
     password = _password_field(required=False, allow_blank=True, allow_null=True, max_length=4096)
     username = _optional(max_length=64)
     nickname = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
-    gender = serializers.ChoiceField(choices=["", "female", "male"], required=False, default="")
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, default="")
 
 
 class LoginInputSerializer(serializers.Serializer):
@@ -157,7 +157,7 @@ class MeUpdateInputSerializer(serializers.Serializer):
 
     username = _optional(max_length=64)
     nickname = serializers.CharField(required=False, allow_blank=True, max_length=50)
-    gender = serializers.ChoiceField(choices=["", "female", "male"], required=False)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False)
     email = serializers.CharField(required=False, allow_blank=True, max_length=254)
     job = serializers.CharField(required=False, allow_blank=True, max_length=100)
     company = serializers.CharField(required=False, allow_blank=True, max_length=100)
