@@ -6,10 +6,12 @@ strength, uniqueness, lockout…) is the service's, which raises a
 is about, in the active language.
 """
 
+import math
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts.models import Gender
 
@@ -43,8 +45,13 @@ def add_service_error(form: forms.Form, exc, *, fields: dict[str, str] | None = 
             target = names.get(name, name)
             form.add_error(target if target in form.fields else None, [str(m) for m in messages])
         return
+    message = str(exc.message)
+    if exc.retry_after:  # a lockout or throttle: say when to try again
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        wait = ngettext("Try again in %(minutes)d minute.", "Try again in %(minutes)d minutes.", minutes)
+        message = f"{message} {wait % {'minutes': minutes}}"
     target = names.get(exc.code)
-    form.add_error(target if target in form.fields else None, str(exc.message))
+    form.add_error(target if target in form.fields else None, message)
 
 
 def _phone_field(label=None) -> forms.CharField:

@@ -222,6 +222,20 @@ def test_login_with_a_wrong_password_or_unknown_account_shows_the_same_non_field
     assert logged_in_user_id(client) is None
 
 
+def test_login_lockout_is_shown_even_for_the_right_password(client, user, settings):
+    from accounts.errors import AccountLocked
+
+    settings.ACCOUNTS_LOGIN_MAX_FAILURES = 2
+    for _ in range(2):
+        client.post(LOGIN, {"login": str(user.phone), "password": "wrong-Passw0rd"})
+
+    response = client.post(LOGIN, {"login": str(user.phone), "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert zh(AccountLocked.default_message) in form_errors(response)
+    assert logged_in_user_id(client) is None
+
+
 def test_login_by_code_logs_in(client, user):
     code = send_code(client, f"{LOGIN}?method=code", str(user.phone), method="code")
 
