@@ -215,7 +215,9 @@ def avatar_process(file: IO[bytes]) -> ProcessedAvatar:
 
     picture = image.copy()
     picture.thumbnail((PICTURE_SIDE, PICTURE_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    thumbnail = _square(image, THUMBNAIL_SIDE)
+    # From the 512 picture when it has enough pixels (a third of the work),
+    # else from the full image (a long, thin picture keeps a sharp square).
+    thumbnail = _square(picture if min(picture.size) >= 2 * THUMBNAIL_SIDE else image, THUMBNAIL_SIDE)
     return ProcessedAvatar(picture=_encode(picture), picture_size=picture.size, thumbnail=_encode(thumbnail))
 
 

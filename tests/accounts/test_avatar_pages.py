@@ -178,3 +178,10 @@ def test_media_is_not_served_by_django_in_production(user, browser):
     browser.post(UPLOAD, {"avatar": file(image_bytes("PNG"))})
     user.refresh_from_db()
     assert browser.get(user.avatar.url).status_code == 404
+
+
+def test_errors_and_help_are_in_chinese_by_default(browser):
+    response = browser.post(UPLOAD, {"avatar": file(SVG, "me.png")})
+    html = response.content.decode()
+    assert "请上传 JPEG、PNG、WebP 或 GIF 格式的图片。" in html
+    assert "不超过 5.0" in html
