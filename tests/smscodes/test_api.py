@@ -171,3 +171,43 @@ def test_endpoints_are_in_the_openapi_schema(api_client):
     assert response.status_code == 200
     text = response.content.decode()
     assert "/api/v1/sms/codes/" in text and "/api/v1/sms/codes/verify/" in text
+
+
+def test_send_through_the_api_costs_at_most_2_queries_and_4_cache_round_trips(
+    api_client, django_assert_max_num_queries, cache_round_trips
+):
+    with django_assert_max_num_queries(2):
+        assert send(api_client).status_code == 200
+    assert cache_round_trips.count <= 4, cache_round_trips.commands
+
+
+def test_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(api_client, settings):
+    send(api_client, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    assert SmsMessage.objects.get().client_ip == "10.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    send(api_client, phone="+8613800138001", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.50")
+    assert SmsMessage.objects.latest("id").client_ip == "203.0.113.50"
+
+
+def test_ip_cap_counts_the_client_address_not_the_proxy(api_client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.SMS_IP_HOURLY_LIMIT = 1
+    send(api_client, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    assert_api_error(
+        send(api_client, phone="+8613800138001", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50"),
+        429,
+        "sms_limit_exceeded",
+    )
+    response = send(api_client, phone="+8613800138002", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.51")
+    assert response.status_code == 200
+
+
+def test_settings_checks_flag_bad_values(settings):
+    from smscodes.checks import sms_settings_check
+
+    assert sms_settings_check() == []
+    settings.SMS_CODE_LENGTH = 12
+    settings.SMS_TEST_NUMBERS = "+8613800000001:2468"
+    assert {issue.id for issue in sms_settings_check()} == {"smscodes.W001", "smscodes.W003"}
+    settings.SMS_TEST_NUMBERS = "garbage"
+    assert "smscodes.E001" in {issue.id for issue in sms_settings_check()}
