@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -95,7 +95,7 @@ class NewestFirst(CursorPagination):
     max_page_size = 100
 
 
-@extend_schema(operation_id="wallet_transactions_list", tags=["wallet"])
+@extend_schema_view(get=extend_schema(operation_id="wallet_transactions_list", tags=["wallet"]))
 class TransactionListView(generics.ListAPIView):
     serializer_class = TransactionSerializer
     pagination_class = NewestFirst
