@@ -117,7 +117,7 @@ def main() -> None:
     for name, timings in results.items():
         median = statistics.median(timings)
         print(
-            f"{name:<10}{median * 1000:>12.1f}{min(timings) * 1000:>10.1f}{max(timings) * 1000:>10.1f}"
+            f"{name:<10}{median * 1000:>12.2f}{min(timings) * 1000:>10.2f}{max(timings) * 1000:>10.2f}"
             f"{median / reference:>10.2f}"
         )
 
