@@ -152,6 +152,7 @@ def test_change_the_phone_number(browser_page, browser_login):
     browser_login(browser_page, user)  # not a fresh login: the password is asked for
     page = visit(browser_page, "/account/")
     page.locator("main a[href='/account/phone/']").click()
+    assert_fits(page)
     field(page, "phone").fill(NEW_PHONE)
     send_and_enter_code(page, NEW_PHONE)
     field(page, "password").fill(PASSWORD)
@@ -160,3 +161,15 @@ def test_change_the_phone_number(browser_page, browser_login):
     expect(page.get_by_test_id("account-phone")).to_have_text(NEW_PHONE)
     user.refresh_from_db()
     assert str(user.phone) == NEW_PHONE
+
+
+def test_password_change_page_fits_a_phone_screen_with_its_errors(browser_page, browser_login):
+    # The one account page no flow above passes through.
+    browser_login(browser_page, UserFactory())
+    page = visit(browser_page, "/account/password/")
+    field(page, "old_password").fill("wrong-Passw0rd")
+    field(page, "new_password").fill(NEW_PASSWORD)
+    submit(page)
+
+    expect(page.locator("#id_old_password_error")).to_be_visible()
+    assert_fits(page)
