@@ -35,20 +35,36 @@ def _validate_code(value: str) -> str:
     return value
 
 
+# Named at module level so the OpenAPI components get unique names (SmsCodeSendInput…).
+class SmsCodeSendInputSerializer(_PhonePurposeInput):
+    pass
+
+
+class SmsCodeSendOutputSerializer(serializers.Serializer):
+    phone = serializers.CharField(help_text="E.164")
+    purpose = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
+    resend_in = serializers.IntegerField(help_text="Seconds before another code may be requested.")
+
+
+class SmsCodeVerifyInputSerializer(_PhonePurposeInput):
+    # The exact length (SMS_CODE_LENGTH, or a test number's own) is checked by the service.
+    code = serializers.CharField(max_length=8, validators=[_validate_code])
+
+
+class SmsCodeVerifyOutputSerializer(serializers.Serializer):
+    verification_token = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds the token stays valid.")
+
+
 class SmsCodeSendApi(APIView):
     """Send a verification code by SMS. The code is never in the response."""
 
     authentication_classes: list = []  # anonymous by design: the account flows need it before login
     permission_classes = [AllowAny]
 
-    class InputSerializer(_PhonePurposeInput):
-        pass
-
-    class OutputSerializer(serializers.Serializer):
-        phone = serializers.CharField(help_text="E.164")
-        purpose = serializers.CharField()
-        expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
-        resend_in = serializers.IntegerField(help_text="Seconds before another code may be requested.")
+    InputSerializer = SmsCodeSendInputSerializer
+    OutputSerializer = SmsCodeSendOutputSerializer
 
     @extend_schema(
         operation_id="sms_code_send",
@@ -76,13 +92,8 @@ class SmsCodeVerifyApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(_PhonePurposeInput):
-        # The exact length (SMS_CODE_LENGTH, or a test number's own) is checked by the service.
-        code = serializers.CharField(max_length=8, validators=[_validate_code])
-
-    class OutputSerializer(serializers.Serializer):
-        verification_token = serializers.CharField()
-        expires_in = serializers.IntegerField(help_text="Seconds the token stays valid.")
+    InputSerializer = SmsCodeVerifyInputSerializer
+    OutputSerializer = SmsCodeVerifyOutputSerializer
 
     @extend_schema(
         operation_id="sms_code_verify",

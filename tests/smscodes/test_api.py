@@ -171,6 +171,13 @@ def test_endpoints_are_in_the_openapi_schema(api_client):
     assert response.status_code == 200
     text = response.content.decode()
     assert "/api/v1/sms/codes/" in text and "/api/v1/sms/codes/verify/" in text
+    for component in (
+        "SmsCodeSendInputRequest",
+        "SmsCodeSendOutput",
+        "SmsCodeVerifyInputRequest",
+        "SmsCodeVerifyOutput",
+    ):
+        assert f'"{component}"' in text
 
 
 def test_send_through_the_api_costs_at_most_2_queries_and_4_cache_round_trips(
