@@ -75,7 +75,8 @@ def test_a_20000_by_20000_png_is_refused_quickly_with_bounded_memory(tmp_path):
 
     assert report["outcome"].startswith("refused"), report
     assert report["cpu"] < 0.05, report  # a header read, not a decode
-    # The whole process (interpreter, Django, the 1 MB file) stays far below
-    # the 1.2 GB a decode would need, and refusing adds next to nothing.
-    assert report["peak_after"] < DECODED_BYTES / 10, report
+    # The whole process (interpreter, Django, the 1 MB file: 100-130 MB)
+    # stays far below the 1.2 GB a decode alone would need, and refusing
+    # adds next to nothing to the peak.
+    assert report["peak_after"] < DECODED_BYTES / 5, report
     assert report["peak_after"] - report["peak_before"] < 16 * 1024 * 1024, report
