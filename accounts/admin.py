@@ -1,11 +1,13 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_security import SecurityEventAdminMixin
+from accounts.avatars import avatar_remove
 from accounts.models import User
 from accounts.selectors import user_search_q
 from accounts.services import user_set_role
@@ -41,7 +43,7 @@ class UserChangeForm(PhoneOrUsernameRequired, DjangoUserChangeForm):
             "email",
             "job",
             "company",
-            "avatar",
+            # No "avatar": avatars change only through accounts.avatars (validated, re-encoded).
             "role",
             "is_active",
             "is_staff",
@@ -55,24 +57,51 @@ class UserChangeForm(PhoneOrUsernameRequired, DjangoUserChangeForm):
 class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
-    list_display = ("id", "phone", "username", "nickname", "role", "is_active", "date_joined")
+    list_display = ("id", "avatar_column", "phone", "username", "nickname", "role", "is_active", "date_joined")
     list_display_links = ("id", "phone", "username")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username", "nickname", "email")
     ordering = ("-date_joined",)
-    readonly_fields = ("last_login", "date_joined", "tokens_valid_after")
+    readonly_fields = ("last_login", "date_joined", "tokens_valid_after", "avatar_preview")
     fieldsets = (
         (None, {"fields": ("phone", "username", "password")}),
-        (_("Profile"), {"fields": ("nickname", "gender", "email", "job", "company", "avatar")}),
+        (_("Profile"), {"fields": ("nickname", "gender", "email", "job", "company", "avatar_preview")}),
         (
             _("Role and permissions"),
             {"fields": ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined", "tokens_valid_after")}),
     )
+    actions = ["remove_avatars"]
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "username", "usable_password", "password1", "password2")}),
     )
+
+    def _avatar_img(self, obj, side: int):
+        if not obj.avatar:
+            return "—"
+        thumbnail = obj.avatar_thumbnail or obj.avatar
+        return format_html(
+            '<a href="{}"><img src="{}" width="{}" height="{}" alt="" style="border-radius:50%;object-fit:cover"></a>',
+            obj.avatar.url,
+            thumbnail.url,
+            side,
+            side,
+        )
+
+    @admin.display(description=_("Avatar"))
+    def avatar_column(self, obj):
+        return self._avatar_img(obj, 32)
+
+    @admin.display(description=_("Avatar"))
+    def avatar_preview(self, obj):
+        return self._avatar_img(obj, 128)
+
+    @admin.action(description=_("Remove the avatar of the selected users"), permissions=["change"])
+    def remove_avatars(self, request, queryset):
+        for user in queryset.exclude(avatar=""):
+            avatar_remove(user=user)
+        self.message_user(request, _("Avatars removed."), messages.SUCCESS)
 
     def get_search_results(self, request, queryset, search_term):
         # A phone typed as "138 0013 8000" or "+86 13800138000" is normalised
