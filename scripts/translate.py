@@ -65,7 +65,7 @@ def main() -> int:
     missing = [
         e.msgid
         for e in po
-        if e.obsolete is False and (not (e.msgstr or any(e.msgstr_plural.values())) or "fuzzy" in e.flags)
+        if not e.obsolete and (not (e.msgstr or any(e.msgstr_plural.values())) or "fuzzy" in e.flags)
     ]
     for msgid in missing:
         print("UNTRANSLATED:", msgid)
