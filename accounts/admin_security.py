@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SecurityEvent
 from accounts.services import user_deactivate, user_revoke_all_sessions, user_unlock
+from config.admin import ReadOnlyAdminMixin
 from config.http import client_ip
 
 INLINE_EVENTS = 50
@@ -30,18 +31,7 @@ def _caller(request) -> dict:
     }
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class SecurityEventInline(_ReadOnly, admin.TabularInline):
+class SecurityEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The user's latest security events on their admin page."""
 
     model = SecurityEvent
@@ -65,7 +55,7 @@ class SecurityEventInline(_ReadOnly, admin.TabularInline):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(_ReadOnly, admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every security event, searchable; nobody edits or deletes them."""
 
     list_display = ("created_at", "kind", "user", "login", "ip", "user_agent")

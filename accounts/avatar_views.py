@@ -27,12 +27,15 @@ from accounts.avatars import avatar_remove, avatar_set
 from accounts.serializers import UserSerializer
 from accounts.upload import check_upload, limit_upload
 from config.errors import InvalidInput, ServiceError
+from config.throttling import ScopedRateThrottle
 
 # --- API ----------------------------------------------------------------------------------------
 
 
 class AvatarApi(APIView):
     parser_classes = [MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "avatar_upload"  # each upload costs ~0.15 s of CPU
 
     class InputSerializer(serializers.Serializer):
         avatar = serializers.FileField(allow_empty_file=False, use_url=False)

@@ -17,7 +17,7 @@ database handler writes an AccessAttempt row per attempt, which the login's
 - client IPs: ``ACCOUNTS_LOGIN_IP_RATE`` (``"30/m"``) password logins, with
   ``config.ratelimit`` (fixed window, atomic ``add``/``incr``).
 
-Counters use ``cache.add`` + ``cache.incr``, atomic in Redis, so concurrent
+Counters use ``config.ratelimit.counter_incr`` (atomic), so concurrent
 processes never lose a failure.
 """
 
@@ -29,7 +29,7 @@ from django.core.cache import cache
 
 from accounts.errors import AccountLocked
 from config.errors import RateLimited
-from config.ratelimit import parse_rate, rate_limit_hit
+from config.ratelimit import counter_incr, parse_rate, rate_limit_hit
 
 
 def lockout_key(*, user=None, login: str = "") -> str:
@@ -57,14 +57,7 @@ def lockout_record_failure(key: str) -> bool:
     """Count one failed login; True when this failure locked the account."""
     window = settings.ACCOUNTS_LOCKOUT_SECONDS
     fail_key = _fail_key(key)
-    if cache.add(fail_key, 1, timeout=window):
-        count = 1
-    else:
-        try:
-            count = cache.incr(fail_key)
-        except ValueError:  # the window ended between add and incr
-            cache.add(fail_key, 1, timeout=window)
-            count = 1
+    count = counter_incr(fail_key, timeout=window)
     if count >= settings.ACCOUNTS_LOGIN_MAX_FAILURES:
         cache.set(_lock_key(key), time.time() + window, timeout=window)
         cache.delete(fail_key)

@@ -253,9 +253,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    # Used by config.throttling.ScopedRateThrottle on the views that name a scope.
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_ANON_RATE", default="300/m"),
-        "user": env.str("API_USER_RATE", default="600/m"),
+        "sms_send": env.str("THROTTLE_SMS_SEND", default="10/m"),
+        "sms_verify": env.str("THROTTLE_SMS_VERIFY", default="30/m"),
+        "avatar_upload": env.str("THROTTLE_AVATAR_UPLOAD", default="10/m"),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

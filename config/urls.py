@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -27,11 +26,7 @@ urlpatterns = [
     path("", include("smscodes.urls")),
     path("", include("wallet.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded media is served in development by accounts.avatar_urls (DEBUG only).
 
 handler400 = "config.views.handler400"
 handler403 = "config.views.handler403"

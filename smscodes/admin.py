@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.db.models import Q
 
+from config.admin import ReadOnlyAdminMixin
 from config.phones import phone_to_e164
 from smscodes.models import SmsMessage
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(admin.ModelAdmin):
+class SmsMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The send log, read-only: support staff look up what was sent to a number (never a code)."""
 
     list_display = ("created_at", "phone", "purpose", "status", "backend", "provider_message_id", "client_ip")
@@ -28,12 +29,3 @@ class SmsMessageAdmin(admin.ModelAdmin):
                 Q(phone__contains=term) | Q(provider_message_id=term) | Q(client_ip__startswith=term)
             ), False
         return queryset, False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http import client_ip
+from config.throttling import ScopedRateThrottle
 from smscodes.models import Purpose
 from smscodes.services import sms_code_send, sms_code_verify
 
@@ -62,6 +63,11 @@ class SmsCodeSendApi(APIView):
 
     authentication_classes: list = []  # anonymous by design: the account flows need it before login
     permission_classes = [AllowAny]
+    # Per IP, on top of the SMS limits: those count codes sent, this also
+    # counts answers such as phone_taken that would let a script map which
+    # numbers have accounts.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sms_send"
 
     InputSerializer = SmsCodeSendInputSerializer
     OutputSerializer = SmsCodeSendOutputSerializer
@@ -91,6 +97,8 @@ class SmsCodeVerifyApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sms_verify"  # attempts are limited per code; this limits guessing across numbers
 
     InputSerializer = SmsCodeVerifyInputSerializer
     OutputSerializer = SmsCodeVerifyOutputSerializer

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.admin import ReadOnlyAdminMixin
 from config.errors import ServiceError
 from config.phones import phone_to_e164
 from wallet.forms import AdjustBalanceForm
@@ -28,20 +29,7 @@ def _owner_q(term: str, prefix: str) -> Q:
     return q
 
 
-class ReadOnlyLedgerMixin:
-    """Ledger entries are never added, changed or deleted by hand (corrections are new entries)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class TransactionInline(ReadOnlyLedgerMixin, admin.TabularInline):
+class TransactionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Transaction
     fields = ("seq", "created_at", "kind", "amount", "balance_after", "description", "actor", "reason")
     readonly_fields = fields
@@ -122,7 +110,7 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyLedgerMixin, admin.ModelAdmin):
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "owner", "kind", "amount", "balance_after", "description", "actor")
     list_filter = ("kind", "created_at")
     date_hierarchy = "created_at"

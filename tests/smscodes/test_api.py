@@ -183,9 +183,14 @@ def test_endpoints_are_in_the_openapi_schema(api_client):
 def test_send_through_the_api_costs_at_most_2_queries_and_4_cache_round_trips(
     api_client, django_assert_max_num_queries, cache_round_trips
 ):
+    from smscodes.store import is_redis
+
     with django_assert_max_num_queries(2):
         assert send(api_client).status_code == 200
-    assert cache_round_trips.count <= 4, cache_round_trips.commands
+    # With Redis: 2 scripts for the send + 1 pipeline for the per-IP throttle.
+    # The local-memory stand-in spends a call per step instead (4 + add/incr).
+    budget = 4 if is_redis() else 6
+    assert cache_round_trips.count <= budget, cache_round_trips.commands
 
 
 def test_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(api_client, settings):

@@ -1,0 +1,78 @@
+"""Counters behind every limit: atomic, windowed, and the API throttle built on them."""
+
+import threading
+
+import pytest
+
+from config.ratelimit import counter_incr, parse_rate, rate_limit_hit
+from tests.helpers import assert_api_error
+
+
+@pytest.mark.parametrize(
+    "rate, expected", [("5/m", (5, 60)), ("20/h", (20, 3600)), ("10/d", (10, 86400)), ("3/15m", (3, 900))]
+)
+def test_parse_rate(rate, expected):
+    assert parse_rate(rate) == expected
+
+
+def test_hits_past_the_limit_are_refused_until_the_window_ends():
+    results = [rate_limit_hit("k", limit=3, period=60, now=1_000_040) for _ in range(4)]
+    assert [r.allowed for r in results] == [True, True, True, False]
+    assert results[-1].retry_after == 40  # windows are aligned to the clock: this one ends at 1_000_080
+    assert rate_limit_hit("k", limit=3, period=60, now=1_000_080).allowed  # next window
+
+
+def _hammer(key: str, threads: int, hits: int) -> list[int]:
+    seen: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        barrier.wait()
+        for _ in range(hits):
+            value = counter_incr(key, timeout=60)
+            with lock:
+                seen.append(value)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return seen
+
+
+def test_counter_loses_no_hit_under_threads():
+    seen = _hammer("threads-locmem", threads=8, hits=25)
+    assert sorted(seen) == list(range(1, 201))
+
+
+@pytest.mark.redis
+def test_counter_loses_no_hit_under_threads_on_redis():
+    seen = _hammer("threads-redis", threads=20, hits=25)
+    assert sorted(seen) == list(range(1, 501))
+
+
+@pytest.mark.redis
+def test_counter_on_redis_is_one_round_trip_and_expires():
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    counter_incr("ttl-check", timeout=30)
+    ttl = backend.ttl("ttl-check")
+    assert 0 < ttl <= 30
+    counter_incr("ttl-check", timeout=30)  # EXPIRE NX: a later hit does not extend the window
+    assert backend.ttl("ttl-check") <= ttl
+    assert backend.get("ttl-check") == 2
+
+
+@pytest.mark.django_db
+def test_sms_send_endpoint_is_throttled_per_ip(api_client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"sms_send": "2/m"}}
+    for _ in range(2):
+        response = api_client.post("/api/v1/sms/codes/", {"phone": "12", "purpose": "login"}, REMOTE_ADDR="10.0.0.1")
+        assert response.status_code == 400
+    response = api_client.post("/api/v1/sms/codes/", {"phone": "12", "purpose": "login"}, REMOTE_ADDR="10.0.0.1")
+    assert_api_error(response, 429, "rate_limited")
+    other_ip = api_client.post("/api/v1/sms/codes/", {"phone": "12", "purpose": "login"}, REMOTE_ADDR="10.0.0.2")
+    assert other_ip.status_code == 400
