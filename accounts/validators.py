@@ -66,3 +66,18 @@ class UserAttributeSimilarityValidator(password_validation.UserAttributeSimilari
                     params={"verbose_name": _("phone number")},
                 )
         super().validate(password, user)
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's validator with the message Django's own catalogues translate.
+
+    Django 5.2 changed this message to ``%d`` and its zh_Hans catalogue still
+    has only the ``%(min_length)d`` wording, so Chinese pages showed English.
+    """
+
+    def get_error_message(self):
+        return ngettext(
+            "This password is too short. It must contain at least %(min_length)d character.",
+            "This password is too short. It must contain at least %(min_length)d characters.",
+            self.min_length,
+        ) % {"min_length": self.min_length}

@@ -163,7 +163,7 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "accounts.validators.UserAttributeSimilarityValidator",
         "OPTIONS": {"user_attributes": ("username", "phone", "nickname", "email")},
     },
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "accounts.validators.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},

@@ -16,6 +16,7 @@ import shutil
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
@@ -62,6 +63,15 @@ def _clean_cache():
     clear_cache()
     yield
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # LocaleMiddleware activates a request's language and leaves it active in
+    # the thread; reset it so no test depends on the one that ran before.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -49,3 +49,11 @@ def test_letter_and_digit_rule_can_be_turned_off(settings):
 
 def test_good_password_passes():
     validate_password("Blue-Kettle-42")
+
+
+def test_too_short_message_is_translated():
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
+        validate_password("a1b2")
+    assert "密码长度太短" in exc.value.messages[0]
