@@ -2,7 +2,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -62,10 +62,11 @@ class UserManager(BaseUserManager):
         user = self.model(phone=phone, username=username, **extra_fields)
         # No password means "logs in by SMS code": an unusable hash, never "".
         user.set_password(password) if password else user.set_unusable_password()
-        user.save(using=self._db)
         from accounts.services import user_set_role  # services import this module
 
-        user_set_role(user=user, role=user.role)  # the role's group comes with it
+        with transaction.atomic(using=self._db):  # never a user without their role's group
+            user.save(using=self._db)
+            user_set_role(user=user, role=user.role, new_user=True)
         return user
 
     def create_superuser(self, username=None, password=None, phone=None, **extra_fields):

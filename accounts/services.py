@@ -132,22 +132,31 @@ def _revoke_tokens(user: User, *, extra_fields: tuple[str, ...] = ()) -> None:
 # --- roles -----------------------------------------------------------------------------
 
 
-@transaction.atomic
-def user_set_role(*, user: User, role: str) -> User:
+def user_set_role(*, user: User, role: str, new_user: bool = False) -> User:
     """Change ``user``'s role and move them to the matching group, together.
 
     Permissions follow roles through groups, so the two must never disagree.
-    Raises ValueError for an unknown role. Callers check the
-    ``accounts.change_user_role`` permission of whoever asked.
+    ``new_user``: the user was just created and belongs to no group yet, so
+    there is nothing to leave (``UserManager.create_user``: two queries, the
+    group and the membership). Raises ValueError for an unknown role. Callers
+    check the ``accounts.change_user_role`` permission of whoever asked.
     """
     if role not in Role.values:
         raise ValueError(f"Unknown role: {role!r}")
-    role_groups = Group.objects.filter(name__in=Role.values)
-    user.groups.remove(*role_groups)
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-    if user.role != role:
-        user.role = role
-        user.save(update_fields=["role"])
+    group = Group.objects.get_or_create(name=role)[0]
+    if new_user:
+        user.groups.add(group)
+        return user
+    with transaction.atomic():
+        # Leave the other role groups (one DELETE), join this one (one INSERT, a no-op if already in).
+        User.groups.through.objects.filter(user=user, group__name__in=Role.values).exclude(group=group).delete()
+        user.groups.add(group)
+        if user.role != role:
+            user.role = role
+            user.save(update_fields=["role"])
+    # Permissions cached on this instance were the old role's.
+    for cached in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cached, None)
     return user
 
 

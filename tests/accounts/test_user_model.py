@@ -1,5 +1,5 @@
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 
 from accounts.models import Role, User
@@ -56,6 +56,24 @@ def test_set_role_moves_the_user_between_role_groups():
     user.refresh_from_db()
     assert user.role == "creator"
     assert list(user.groups.values_list("name", flat=True)) == ["creator"]
+
+
+def test_set_role_keeps_groups_that_are_not_roles_and_forgets_cached_permissions():
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name="support"))
+    assert not user.has_perm("auth.view_group")  # fills the permission cache
+    Group.objects.get(name="creator").permissions.add(Permission.objects.get(codename="view_group"))
+    user_set_role(user=user, role=Role.CREATOR)
+    assert sorted(user.groups.values_list("name", flat=True)) == ["creator", "support"]
+    assert user.has_perm("auth.view_group")
+
+
+def test_create_user_costs_three_queries_in_one_transaction(django_assert_num_queries):
+    # The user row, the role's group, the membership (plus SAVEPOINT/RELEASE
+    # here: the test's transaction turns create_user's own into a savepoint).
+    with django_assert_num_queries(5):
+        user = User.objects.create_user(phone="13800138000")
+    assert list(user.groups.values_list("name", flat=True)) == ["normal_user"]
 
 
 def test_set_role_refuses_unknown_role():
