@@ -34,4 +34,13 @@ def send_code_from_form(request, *, phone: str, purpose: str) -> tuple[bool, str
         if exc.fields:  # a field error says more than the general message
             message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or message
         return False, message, 0
-    return True, _("A code was sent to %(phone)s.") % {"phone": sent.phone}, sent.resend_in
+    if not sent.resend_in:
+        return True, _("A code was sent to %(phone)s.") % {"phone": sent.phone}, 0
+    # Without JavaScript the button stays enabled (the server enforces the
+    # cooldown), so the page itself says how long to wait.
+    message = ngettext(
+        "A code was sent to %(phone)s. You can ask for another one in %(seconds)d second.",
+        "A code was sent to %(phone)s. You can ask for another one in %(seconds)d seconds.",
+        sent.resend_in,
+    ) % {"phone": sent.phone, "seconds": sent.resend_in}
+    return True, message, sent.resend_in

@@ -11,19 +11,22 @@
   window.smsCodeControl = true;
 
   function format(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+    return template.replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
   }
 
   function status(button) {
     var id = button.getAttribute("data-status-id");
     var element = id && document.getElementById(id);
+    var anchor = button.closest(".row") || button;
+    // A page re-rendered by the server may already show an answer there: replace it, do not add a second one.
+    var next = anchor.nextElementSibling;
+    if (!element && next && next.getAttribute("role") === "status") element = next;
     if (!element) {
       element = document.createElement("p");
       element.id = "sms-status-" + Math.random().toString(36).slice(2);
       element.setAttribute("role", "status");
       element.setAttribute("aria-live", "polite");
       element.setAttribute("data-testid", "sms-send-status");
-      var anchor = button.closest(".row") || button;
       anchor.insertAdjacentElement("afterend", element);
       button.setAttribute("data-status-id", element.id);
     }

@@ -27,7 +27,8 @@ def test_control_renders_a_submit_button_that_skips_browser_validation(client):
 def test_without_javascript_the_form_sends_and_shows_the_countdown(client):
     response = client.post(PAGE, {"phone": "138 0013 8000", "send_code": "1"}, HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
-    assert "A code was sent to +8613800138000." in html
+    # The button stays enabled without JavaScript, so the page says how long to wait.
+    assert "A code was sent to +8613800138000. You can ask for another one in 60 seconds." in html
     assert 'data-resend-in="60"' in html
     assert 'value="138 0013 8000"' in html  # the form keeps what was typed
     assert len(sent_to(PHONE)) == 1
@@ -37,6 +38,33 @@ def test_without_javascript_the_form_sends_and_shows_the_countdown(client):
     seconds = int(re.search(r'data-resend-in="(\d+)"', again).group(1))
     assert 55 <= seconds <= 60
     assert f"Please wait {seconds} seconds before asking for another code." in again
+
+
+@pytest.mark.django_db
+def test_without_javascript_the_chinese_page_says_when_to_ask_again(client):
+    html = client.post(PAGE, {"phone": PHONE, "send_code": "1"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "验证码已发送至 +8613800138000，60 秒后可重新获取" in html
+
+
+@pytest.mark.django_db
+def test_script_labels_are_translated(client):
+    button = re.search(
+        r"<button[^>]*data-sms-send[^>]*>", client.get(PAGE, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    )
+    assert 'data-wait-label="{seconds} 秒后重发"' in button.group()
+    assert 'data-sent-message="验证码已发送至 {phone}"' in button.group()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "phone", ["", "\x00", "138\x000138000", "1" * 100_000, "１３８\x00", "<script>alert(1)</script>"]
+)
+def test_without_javascript_odd_numbers_are_answered_on_the_page(client, phone):
+    response = client.post(PAGE, {"phone": phone, "send_code": "1"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Enter a valid mobile phone number." in response.content.decode()
+    assert "<script>alert" not in response.content.decode()
+    assert sent_to(PHONE) == []
 
 
 @pytest.mark.django_db
@@ -61,9 +89,10 @@ def test_with_javascript_the_button_sends_by_fetch_and_counts_down(browser_page)
     button.click()
     status = page.get_by_test_id("sms-send-status")
     status.wait_for()
-    assert "+8613800138000" in status.inner_text()
+    assert status.inner_text() == "验证码已发送至 +8613800138000"  # the page's language (zh-CN browser)
     assert page.url.endswith(PAGE)  # no page load: the form was not submitted
     assert button.is_disabled()
+    assert "秒后重发" in button.inner_text()
     first = int(re.search(r"\d+", button.inner_text()).group())
     assert 55 <= first <= 60
     page.wait_for_function(

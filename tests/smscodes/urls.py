@@ -14,7 +14,7 @@ PAGE = Template(
     <input type="tel" name="phone" id="id_phone" value="{{ phone }}" required>
     {% include "smscodes/_send_code.html" with phone_field="phone" purpose="register" resend_in=resend_in %}
   </div>
-  {% if message %}<p data-testid="send-code-result" class="{{ ok|yesno:'help,errorlist' }}">{{ message }}</p>{% endif %}
+  {% if message %}<p data-testid="send-code-result" role="status" class="{{ ok|yesno:'help,errorlist' }}">{{ message }}</p>{% endif %}
   <label for="id_code">Code</label><input name="code" id="id_code" required>
   <button type="submit">Sign up</button>
 </form>{% endblock %}"""
