@@ -11,7 +11,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -26,7 +27,7 @@ from rest_framework.views import APIView
 from accounts.avatars import avatar_remove, avatar_set
 from accounts.serializers import UserSerializer
 from accounts.upload import check_upload, limit_upload
-from config.errors import InvalidInput, ServiceError
+from config.errors import InvalidInput, RateLimited, ServiceError
 from config.throttling import ScopedRateThrottle
 
 # --- API ----------------------------------------------------------------------------------------
@@ -35,10 +36,14 @@ from config.throttling import ScopedRateThrottle
 class AvatarApi(APIView):
     parser_classes = [MultiPartParser]
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "avatar_upload"  # each upload costs ~0.15 s of CPU
+    throttle_scope = "avatar_upload"  # each upload costs ~0.15 s of CPU; the page shares the budget
 
     class InputSerializer(serializers.Serializer):
         avatar = serializers.FileField(allow_empty_file=False, use_url=False)
+
+    def get_throttles(self):
+        # Only an upload costs CPU: removing an avatar is never refused.
+        return super().get_throttles() if self.request.method == "PUT" else []
 
     @extend_schema(
         operation_id="me_avatar_set",
@@ -50,6 +55,7 @@ class AvatarApi(APIView):
             400: OpenApiResponse(description="validation_error: corrupt image, too many pixels, too small"),
             413: OpenApiResponse(description="file_too_large: larger than AVATAR_MAX_BYTES"),
             415: OpenApiResponse(description="unsupported_media_type: not JPEG, PNG, WebP or GIF content"),
+            429: OpenApiResponse(description="rate_limited: too many uploads (THROTTLE_AVATAR_UPLOAD, default 10/m)"),
         },
     )
     def put(self, request):
@@ -69,10 +75,30 @@ class AvatarApi(APIView):
 
 # --- Pages ----------------------------------------------------------------------------------------
 
+# The error of the last upload, shown once in the avatar block of /account/
+# (read and cleared by the ``avatar_error`` template tag).
+AVATAR_ERROR_SESSION_KEY = "avatar_error"
 
-def _render_avatar_page(request: HttpRequest, *, error=None, status: int = 200) -> HttpResponse:
-    # The form as it appears on /account/, alone on a page with the error inline.
-    return render(request, "accounts/avatar.html", {"avatar_error": error}, status=status)
+
+def _back_to_account(request: HttpRequest, *, error=None) -> HttpResponse:
+    """Every avatar post ends on /account/, a refusal with its error next to the avatar form.
+
+    A redirect even when the upload is refused: a browser never refills a
+    file input, so showing the form again elsewhere would keep nothing the
+    person chose, while /account/ is where they started. The fragment scrolls
+    a phone screen to the error.
+    """
+    if error is None:
+        return redirect("accounts:account")
+    request.session[AVATAR_ERROR_SESSION_KEY] = str(error)
+    return redirect(reverse("accounts:account") + "#avatar")
+
+
+def _check_upload_rate(request: HttpRequest) -> None:
+    """The API's ``avatar_upload`` throttle, counted on the same key: both doors share one budget."""
+    throttle = ScopedRateThrottle()
+    if not throttle.allow_request(request, AvatarApi):
+        raise RateLimited(retry_after=throttle.wait())
 
 
 @csrf_exempt  # the CSRF check runs in _avatar_upload, once the size-limiting handler is in place
@@ -80,12 +106,12 @@ def _render_avatar_page(request: HttpRequest, *, error=None, status: int = 200) 
 @login_required
 @require_http_methods(["GET", "POST"])
 def avatar_upload(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        return _render_avatar_page(request)
+    if request.method == "GET":  # e.g. back from the login page after the session expired
+        return _back_to_account(request)
     try:
         handler = limit_upload(request)
     except ServiceError as exc:  # declared too big: answered without reading the body
-        return _render_avatar_page(request, error=exc.message, status=exc.status)
+        return _back_to_account(request, error=exc.message)
     return _avatar_upload(request, handler)
 
 
@@ -97,11 +123,12 @@ def _avatar_upload(request: HttpRequest, handler) -> HttpResponse:
         if file is None:
             message = _("Choose an image to upload.")
             raise InvalidInput(message, fields={"avatar": [message]})
+        _check_upload_rate(request)
         avatar_set(user=request.user, file=file)
     except ServiceError as exc:
-        return _render_avatar_page(request, error=exc.message, status=exc.status)
+        return _back_to_account(request, error=exc.message)
     messages.success(request, _("Your avatar has been updated."))
-    return redirect("accounts:account")
+    return _back_to_account(request)
 
 
 @never_cache
@@ -110,7 +137,7 @@ def _avatar_upload(request: HttpRequest, handler) -> HttpResponse:
 def avatar_delete(request: HttpRequest) -> HttpResponse:
     avatar_remove(user=request.user)
     messages.success(request, _("Your avatar has been removed."))
-    return redirect("accounts:account")
+    return _back_to_account(request)
 
 
 # --- Media in development -------------------------------------------------------------------------

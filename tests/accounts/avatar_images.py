@@ -1,4 +1,4 @@
-"""Images for the avatar tests, generated in the tests (no fixture files)."""
+"""Images for the avatar tests, generated in the tests (no fixture files), and upload helpers."""
 
 import io
 import struct
@@ -20,6 +20,22 @@ def image_bytes(fmt: str, size=(200, 150), color=RED, mode="RGB", **save) -> byt
 
 def upload(data: bytes, name: str = "avatar.png", content_type: str = "image/png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def named_file(data: bytes, name: str = "avatar.png") -> io.BytesIO:
+    """What the test clients send as a multipart file part."""
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+class UnreadableBody(io.RawIOBase):
+    """A request body (``wsgi.input``) that fails the test if anyone reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
 
 
 def two_halves(size=(200, 100), left=RED, right=BLUE) -> Image.Image:

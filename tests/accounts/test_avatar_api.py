@@ -9,7 +9,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from tests.accounts.avatar_images import HTML, SVG, image_bytes, png_bomb
+from tests.accounts.avatar_images import HTML, SVG, UnreadableBody, image_bytes, named_file, png_bomb
 from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.django_db
@@ -18,19 +18,8 @@ URL = "/api/v1/me/avatar/"
 ABSOLUTE_MEDIA_URL = re.compile(r"^http://testserver/media/avatars/[0-9a-f]{32}(\.thumb)?\.webp$")
 
 
-def put_file(client, data: bytes, name="avatar.png", content_type="image/png", **extra):
-    file = io.BytesIO(data)
-    file.name = name
-    return client.put(URL, {"avatar": file}, format="multipart", **extra)
-
-
-class UnreadableBody(io.RawIOBase):
-    """A request body that fails the test if anyone reads it."""
-
-    def read(self, *args):
-        raise AssertionError("the body was read")
-
-    readline = read
+def put_file(client, data: bytes, name="avatar.png", **extra):
+    return client.put(URL, {"avatar": named_file(data, name)}, format="multipart", **extra)
 
 
 def test_put_stores_the_avatar_and_returns_the_user_with_absolute_urls(
@@ -70,12 +59,48 @@ def test_json_is_not_an_upload(user_client):
 
 
 @pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b"avatar=aGVsbG8%3D", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        (b"{not json", "application/json", 415, "unsupported_media_type"),
+        (b"", "multipart/form-data", 400, "validation_error"),  # no boundary
+        (b"--x\x00y\r\n", "multipart/form-data; boundary=x\x00y", 400, "validation_error"),
+        (b"--xyz\r\nnot a part\r\n", "multipart/form-data; boundary=xyz", 400, "validation_error"),
+        (
+            b'--xyz\r\nContent-Disposition: form-data; name="avatar"\r\n\r\n\x00text, not a file\r\n--xyz--\r\n',
+            "multipart/form-data; boundary=xyz",
+            400,
+            "validation_error",
+        ),
+    ],
+    ids=["form-encoded", "malformed-json", "no-boundary", "nul-in-boundary", "broken-multipart", "text-field-with-nul"],
+)
+def test_malformed_bodies_are_client_errors(user, user_client, body, content_type, status, code):
+    response = user_client.generic("PUT", URL, body, content_type=content_type)
+    assert_api_error(response, status, code)
+    user.refresh_from_db()
+    assert not user.avatar
+
+
+def test_a_file_name_with_a_nul_byte_is_not_used(user, user_client):
+    body = (
+        b'--xyz\r\nContent-Disposition: form-data; name="avatar"; filename="a\x00.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + image_bytes("PNG") + b"\r\n--xyz--\r\n"
+    )
+    response = user_client.generic("PUT", URL, body, content_type="multipart/form-data; boundary=xyz")
+
+    assert response.status_code == 200, response.content
+    user.refresh_from_db()
+    assert re.match(r"^avatars/[0-9a-f]{32}\.webp$", user.avatar.name)
+
+
+@pytest.mark.parametrize(
     ("data", "name"),
     [(b"plain text pretending\n" * 10, "avatar.png"), (SVG, "avatar.svg"), (HTML, "avatar.png")],
     ids=["text-named-png", "svg", "html"],
 )
 def test_not_an_image_we_accept_is_415(user, user_client, data, name):
-    response = put_file(user_client, data, name=name, content_type="image/png")
+    response = put_file(user_client, data, name=name)
     assert_api_error(response, 415, "unsupported_media_type")
     user.refresh_from_db()
     assert not user.avatar
@@ -158,10 +183,25 @@ def test_delete_without_an_avatar_is_still_204(user_client):
     assert user_client.delete(URL).status_code == 204
 
 
+def test_uploads_are_throttled_per_user_and_removing_is_not(user_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "avatar_upload": "2/m"},
+    }
+    for _ in range(2):
+        assert put_file(user_client, image_bytes("PNG")).status_code == 200
+
+    response = put_file(user_client, image_bytes("PNG"))
+
+    assert assert_api_error(response, 429, "rate_limited")["retry_after"] <= 60
+    for _ in range(3):
+        assert user_client.delete(URL).status_code == 204
+
+
 def test_the_schema_documents_the_avatar_routes(user_client):
     response = user_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     operations = response.json()["paths"][URL]
     assert set(operations) >= {"put", "delete"}
     assert "multipart/form-data" in operations["put"]["requestBody"]["content"]
-    assert {"200", "400", "413", "415"} <= set(operations["put"]["responses"])
+    assert {"200", "400", "413", "415", "429"} <= set(operations["put"]["responses"])
