@@ -161,6 +161,42 @@ def test_bad_codes_are_validation_errors(api_client, code):
     assert_api_error(response, 400, "validation_error", fields=["code"])
 
 
+ODD_VALUES = [None, True, 1.5, [], [PHONE], {}, {"phone": PHONE}, "\x00", "138\x000138000", "9" * 10_000]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+@pytest.mark.parametrize(("url", "field"), [(SEND, "phone"), (SEND, "purpose"), (VERIFY, "phone"), (VERIFY, "code")])
+def test_odd_json_types_are_400_naming_the_field(api_client, url, field, value):
+    body = {"phone": PHONE, "purpose": "register", "code": "123456", field: value}
+    response = api_client.post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+    assert response.json()["code"] in {"validation_error", "invalid_phone"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"", "application/json", 400),
+        (b"{", "application/json", 400),
+        (b'{"phone": "\\u0000", "purpose": "register"}', "application/json", 400),
+        (b"\xff\xfe", "application/json", 400),
+        (b"phone=138%0000138000&purpose=register&code=1%0023456", "application/x-www-form-urlencoded", 400),
+        (
+            b"--x\r\nContent-Disposition: form-data; name=phone\r\n\r\n\x00\r\n--x--\r\n",
+            "multipart/form-data; boundary=x",
+            400,
+        ),
+        (b"phone=13800138000", "text/plain", 415),
+    ],
+)
+@pytest.mark.parametrize("url", [SEND, VERIFY])
+def test_malformed_bodies_get_the_error_body_not_a_500(api_client, url, body, content_type, status):
+    response = api_client.generic("POST", url, body, content_type=content_type)
+    assert response.status_code == status, response.content
+    assert response.json()["code"]
+
+
 def test_non_object_json_body_is_a_validation_error(api_client):
     assert_api_error(api_client.post(SEND, [1, 2], format="json"), 400, "validation_error")
     assert_api_error(api_client.post(VERIFY, "null", content_type="application/json"), 400, "validation_error")
