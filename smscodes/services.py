@@ -108,9 +108,20 @@ def _scrub(text: str, code: str) -> str:
 
 
 def _in_callers_transaction() -> bool:
-    """True inside an atomic block opened by a caller (a test case's own block does not count).
+    """True inside an atomic block opened by a caller: the send must then wait for its commit.
 
-    ``_from_testcase`` is how Django itself tells them apart (``Atomic.durable``).
+    Why not always ``transaction.on_commit(send)``? Outside a transaction it
+    runs at once, so a provider failure could still be the synchronous 502
+    API.md promises. But a test wrapped in a transaction (pytest-django's
+    ``django_db``, Django's ``TestCase``) never commits: every test that sends
+    a code, here and in the account flows, would need
+    ``django_capture_on_commit_callbacks`` and could not see that 502. So a
+    test case's own blocks are skipped, recognised by the ``_from_testcase``
+    mark Django sets on them for the same purpose (``atomic(durable=True)``
+    makes this check). Production has no such blocks: there only the public
+    ``in_atomic_block`` decides, and if Django renamed the mark the suite
+    would fail loudly (``test_a_test_cases_own_transaction_is_not_a_callers``)
+    rather than production behave differently.
     """
     connection = transaction.get_connection()
     return connection.in_atomic_block and any(

@@ -152,6 +152,25 @@ def test_send_inside_a_rolled_back_transaction_sends_nothing(django_capture_on_c
     assert sent_to(PHONE) == []
 
 
+def test_provider_failure_after_the_callers_commit_is_logged_and_gives_the_quota_back(
+    django_capture_on_commit_callbacks, provider_down, settings
+):
+    settings.SMS_PHONE_HOURLY_LIMIT = 1
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        send()  # the caller's answer is decided before the provider is called: nothing to raise into
+    assert SmsMessage.objects.get().status == SmsStatus.FAILED
+    with pytest.raises(SmsSendFailed):
+        send()  # no cooldown and no hourly quota were used up by the failed attempt
+
+
+def test_a_test_cases_own_transaction_is_not_a_callers():
+    # pytest-django runs this test inside Django's TestCase blocks; sends must still go out at once.
+    assert transaction.get_connection().in_atomic_block
+    assert not services._in_callers_transaction()
+    with transaction.atomic():
+        assert services._in_callers_transaction()
+
+
 # --- limits -----------------------------------------------------------------------------------
 
 
