@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from config.http import client_ip
 from config.throttling import ScopedRateThrottle
 from smscodes.models import Purpose
-from smscodes.services import sms_code_send, sms_code_verify
+from smscodes.services import code_normalize, sms_code_send, sms_code_verify
 
 _ERROR = inline_serializer(
     "SmsError",
@@ -29,7 +29,7 @@ class _PhonePurposeInput(serializers.Serializer):
 
 
 def _validate_code(value: str) -> str:
-    value = value.strip()
+    value = code_normalize(value)
     # Test numbers may have a fixed code of another length; the service checks that case.
     if not (value.isascii() and value.isdigit() and 4 <= len(value) <= 8):
         raise serializers.ValidationError(_("Enter the code from the text message (digits only)."))

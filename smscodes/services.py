@@ -13,6 +13,7 @@ import logging
 import math
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -83,8 +84,13 @@ def _purpose_clean(purpose) -> str:
     return purpose
 
 
+def code_normalize(code: str) -> str:
+    """The code as typed, with full-width digits (a Chinese input method's "１２３４５６") made ASCII."""
+    return unicodedata.normalize("NFKC", code).strip()
+
+
 def _code_clean(code, *, phone: str) -> str:
-    code = code.strip() if isinstance(code, str) else ""
+    code = code_normalize(code) if isinstance(code, str) else ""
     lengths = {conf.code_length()}
     test_code = conf.test_numbers().get(phone)
     if test_code:

@@ -68,6 +68,12 @@ def test_verify_returns_a_token_and_consumes_the_code(api_client):
     assert_api_error(verify(api_client, code), 400, "code_invalid", fields=["code"])
 
 
+def test_full_width_digits_of_a_chinese_input_method_are_accepted(api_client):
+    send(api_client)
+    full_width = last_code_for(PHONE).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert verify(api_client, full_width).status_code == 200
+
+
 def test_wrong_code_is_code_invalid(api_client):
     send(api_client)
     wrong = "000000" if last_code_for(PHONE) != "000000" else "111111"
@@ -155,7 +161,7 @@ def test_bad_send_fields_are_validation_errors(api_client, data, field):
     assert_api_error(api_client.post(SEND, data, format="json"), 400, "validation_error", fields=[field])
 
 
-@pytest.mark.parametrize("code", ["", "12a456", "12345", "1234567", "１２３４５６", "123456789012", " ", "12 345"])
+@pytest.mark.parametrize("code", ["", "12a456", "12345", "1234567", "١٢٣٤٥٦", "123456789012", " ", "12 345"])
 def test_bad_codes_are_validation_errors(api_client, code):
     response = api_client.post(VERIFY, {"phone": PHONE, "purpose": "register", "code": code}, format="json")
     assert_api_error(response, 400, "validation_error", fields=["code"])

@@ -1,6 +1,7 @@
 """sms_code_send / sms_code_verify / verification_consume: the rules of the issue, against the real cache."""
 
 import datetime
+import re
 import threading
 from collections import Counter
 
@@ -515,6 +516,27 @@ def test_the_cache_never_holds_a_plaintext_code(settings):
     assert not [key for key, value in dump.items() if code in key or code in value]
     digest = services.code_digest(purpose="register", phone=PHONE, code=code)
     assert any(digest in value for value in dump.values())
+
+
+def test_no_log_record_holds_the_code_even_when_the_provider_echoes_it(caplog, monkeypatch):
+    from smscodes.backends import SmsBackendError, locmem
+
+    def echo(self, message):
+        raise SmsBackendError(f"rejected: {message.text}")
+
+    caplog.set_level("DEBUG")
+    send()
+    code = last_code_for(PHONE)
+    sms_code_verify(phone=PHONE, purpose="register", code=code)
+    monkeypatch.setattr(locmem.LocmemBackend, "send", echo)
+    with pytest.raises(SmsSendFailed):
+        send(phone=OTHER)
+    assert "failed via locmem" in caplog.text  # the failure is logged...
+    failed = SmsMessage.objects.get(status=SmsStatus.FAILED)
+    assert "rejected" in failed.error
+    for record in caplog.records:  # ...but no code, not even the one the provider echoed
+        assert not re.search(r"\d{6}", record.getMessage()), record.getMessage()
+    assert not re.search(r"\d{6}", failed.error)
 
 
 def test_log_and_outbox_never_in_the_response_of_the_service():
