@@ -160,11 +160,23 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _clean_mode(image: Image.Image) -> Image.Image:
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
+    if image.mode in ("RGB", "RGBA"):
+        return image  # convert() would still copy every pixel: twice the memory of a large upload
+    has_alpha = image.mode in ("LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
     if image.mode.startswith("I;16") or image.mode == "I":
         # 16/32-bit greyscale PNG: scale to 8 bits instead of clipping to white.
         image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def _fit(image: Image.Image, side: int) -> Image.Image:
+    """``image`` scaled down to fit side×side, keeping its proportions (a new image; never a full-size copy)."""
+    width, height = image.size
+    if max(width, height) <= side:
+        return image
+    scale = side / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _square(image: Image.Image, side: int) -> Image.Image:
@@ -213,8 +225,7 @@ def avatar_process(file: IO[bytes]) -> ProcessedAvatar:
     for step in _ORIENTATION_FIX.get(orientation, ()):
         image = image.transpose(step)
 
-    picture = image.copy()
-    picture.thumbnail((PICTURE_SIDE, PICTURE_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    picture = _fit(image, PICTURE_SIDE)
     # From the 512 picture when it has enough pixels (a third of the work),
     # else from the full image (a long, thin picture keeps a sharp square).
     thumbnail = _square(picture if min(picture.size) >= 2 * THUMBNAIL_SIDE else image, THUMBNAIL_SIDE)
