@@ -109,12 +109,16 @@ class LoginCodeInputSerializer(_CodeOrTokenInput):
     phone = serializers.CharField(max_length=32)
 
 
+# Our tokens are a few hundred characters; the cap keeps megabytes away from the JWT decoder.
+TOKEN_MAX_LENGTH = 4096
+
+
 class TokenRefreshInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
 
 class TokenVerifyInputSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
 
 
 class TokenVerifyOutputSerializer(serializers.Serializer):
@@ -124,7 +128,7 @@ class TokenVerifyOutputSerializer(serializers.Serializer):
 
 
 class LogoutInputSerializer(serializers.Serializer):
-    refresh = serializers.CharField(required=False, allow_blank=True)
+    refresh = serializers.CharField(required=False, allow_blank=True, max_length=TOKEN_MAX_LENGTH)
     all_devices = serializers.BooleanField(required=False, default=False)
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -56,7 +56,8 @@ def _next_url(request: HttpRequest) -> str:
 
 
 def _redirect_after_login(request: HttpRequest) -> HttpResponse:
-    return redirect(_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+    # HttpResponseRedirect, not redirect(): that would take ?next=home for a URL pattern name.
+    return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
 
 
 def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
@@ -149,7 +150,7 @@ def logout(request: HttpRequest) -> HttpResponse:
         services.user_logout(user=request.user, **_origin(request))
         auth_logout(request)
         messages.success(request, _("You have logged out."))
-    return redirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
+    return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
 
 
 @_sensitive
