@@ -1,9 +1,9 @@
 """Every change to a wallet: top-ups, payments, staff adjustments.
 
 Each one locks the wallet row (``wallet.lock_objects.wallet_lock``), checks
-the rules, writes one ledger entry with ``balance_after`` and the new balance,
-and — when the caller sent an idempotency key — the stored response, all in
-one database transaction.
+the rules, writes one ledger entry with ``balance_after`` (a database trigger
+copies it to the wallet's balance) and — when the caller sent an idempotency
+key — the stored response, all in one database transaction.
 """
 
 import hashlib
@@ -92,7 +92,11 @@ def _replay(*, user, key: str, fingerprint: str) -> LedgerResult | None:
     return LedgerResult(status=record.status, body=record.body, replayed=True)
 
 
-def _ledger_write(
+class _KeyStoredMeanwhile(Exception):
+    """A same-key request committed its record after our lock query's snapshot was taken."""
+
+
+def _ledger_change(
     *,
     user,
     kind: str,
@@ -102,16 +106,53 @@ def _ledger_write(
     actor=None,
     reason: str = "",
 ) -> LedgerResult:
-    """Lock, replay or check, then write entry + balance (+ stored response). Caller is atomic."""
+    """Lock, replay or check, then write entry + balance (+ stored response), atomically.
+
+    Owns the transaction (the public services are not decorated) so that a
+    lost idempotency race can be rolled back and answered with the winner's
+    response.
+    """
     fingerprint = _fingerprint(kind=kind, amount=amount, description=description, reason=reason)
-    wallet = wallet_lock(user=user)
-    # Under the row lock every request of this user is serialised, so a
-    # concurrent request with the same key finds the first one's committed
-    # record here and replays it instead of paying twice.
-    if idempotency_key:
+    try:
+        with transaction.atomic():
+            return _ledger_write(
+                user=user,
+                kind=kind,
+                amount=amount,
+                description=description,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                actor=actor,
+                reason=reason,
+            )
+    except _KeyStoredMeanwhile:
+        # Everything was rolled back; the winner has committed (PostgreSQL's
+        # unique check waits for it), so a fresh statement sees its record:
+        # this request waited and now replays, as a plain retry would.
         replay = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
-        if replay is not None:
-            return replay
+        if replay is None:  # its record was deleted in between (never seen): the client retries
+            raise IdempotencyInProgress() from None
+        return replay
+
+
+def _ledger_write(
+    *,
+    user,
+    kind: str,
+    amount: Decimal,
+    description: str,
+    idempotency_key: str,
+    fingerprint: str,
+    actor,
+    reason: str,
+) -> LedgerResult:
+    # Every statement here runs while the wallet row is locked, and the hot
+    # wallet's throughput is bounded by how long that is: a top-up is the lock
+    # query (which also looks up the key), the entry INSERT (a trigger moves
+    # the balance, see migration 0003) and, with a key, the record INSERT.
+    wallet = wallet_lock(user=user, idempotency_key=idempotency_key)
+    if idempotency_key and wallet.has_idempotency_record:
+        return _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
 
     new_balance = wallet.balance + amount
     if new_balance < 0:
@@ -128,11 +169,9 @@ def _ledger_write(
             }
         )
 
-    wallet.entry_count += 1
-    wallet.balance = new_balance
     entry = Transaction.objects.create(
         wallet=wallet,
-        seq=wallet.entry_count,
+        seq=wallet.entry_count + 1,
         kind=kind,
         amount=amount,
         balance_after=new_balance,
@@ -141,8 +180,6 @@ def _ledger_write(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    wallet.save(update_fields=["balance", "entry_count", "updated_at"])
-
     result = LedgerResult(status=201, body=ledger_body(entry), transaction=entry)
     if idempotency_key:
         try:
@@ -150,15 +187,14 @@ def _ledger_write(
                 user=user, key=idempotency_key, fingerprint=fingerprint, status=result.status, body=result.body
             )
         except IntegrityError as exc:
-            # Unreachable while every writer holds the wallet lock; if it ever
-            # happens the whole change is rolled back and the client retries.
-            raise IdempotencyInProgress() from exc
+            # Only the unique (user, key) can fail here: see wallet_lock on why
+            # its lookup can miss a record committed while we waited.
+            raise _KeyStoredMeanwhile() from exc
     return result
 
 
-@transaction.atomic
 def wallet_top_up(*, user, amount: Decimal, idempotency_key: str | None = None) -> LedgerResult:
-    """Credit ``amount`` to ``user``'s wallet (created on first use).
+    """Credit ``amount`` to ``user``'s wallet (created on first use), atomically.
 
     Rules: 0 < amount <= WALLET_MAX_TOP_UP, at most two decimals, balance after
     at most WALLET_MAX_BALANCE. With ``idempotency_key`` a repeat of the same
@@ -167,12 +203,11 @@ def wallet_top_up(*, user, amount: Decimal, idempotency_key: str | None = None) 
     """
     amount = _check_amount(amount, maximum=settings.WALLET_MAX_TOP_UP)
     key = _check_key(idempotency_key)
-    return _ledger_write(user=user, kind=Kind.TOP_UP, amount=amount, idempotency_key=key)
+    return _ledger_change(user=user, kind=Kind.TOP_UP, amount=amount, idempotency_key=key)
 
 
-@transaction.atomic
 def wallet_pay(*, user, amount: Decimal, description: str = "", idempotency_key: str | None = None) -> LedgerResult:
-    """Debit ``amount`` from ``user``'s wallet; the entry's amount is negative.
+    """Debit ``amount`` from ``user``'s wallet, atomically; the entry's amount is negative.
 
     Raises InsufficientFunds when the balance is smaller than ``amount``, plus
     the errors of :func:`wallet_top_up`.
@@ -182,12 +217,11 @@ def wallet_pay(*, user, amount: Decimal, description: str = "", idempotency_key:
     description = (description or "").strip()
     if len(description) > 200:
         raise InvalidInput(fields={"description": [_("At most 200 characters.")]})
-    return _ledger_write(user=user, kind=Kind.PAYMENT, amount=-amount, description=description, idempotency_key=key)
+    return _ledger_change(user=user, kind=Kind.PAYMENT, amount=-amount, description=description, idempotency_key=key)
 
 
-@transaction.atomic
 def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
-    """A staff correction of ``user``'s balance by a signed ``amount``, with a reason.
+    """A staff correction of ``user``'s balance by a signed ``amount``, with a reason, atomically.
 
     ``actor`` must be active staff with the ``wallet.adjust_balance``
     permission. The balance never goes below zero nor above
@@ -201,7 +235,7 @@ def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
         raise InvalidInput(fields={"reason": [_("A reason is required.")]})
     if len(reason) > 500:
         raise InvalidInput(fields={"reason": [_("At most 500 characters.")]})
-    return _ledger_write(user=user, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason)
+    return _ledger_change(user=user, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason)
 
 
 def idempotency_records_prune(*, older_than: timedelta = IDEMPOTENCY_TTL) -> int:

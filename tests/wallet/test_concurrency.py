@@ -15,7 +15,7 @@ from django.db import connection, connections
 from tests.factories import UserFactory
 from tests.helpers import bearer_client
 from wallet.models import Transaction, Wallet
-from wallet.services import wallet_top_up
+from wallet.services import wallet_get_or_create, wallet_top_up
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -68,8 +68,20 @@ def test_fifty_parallel_payments_against_300_exactly_thirty_succeed():
     call_command("wallet_audit")
 
 
-def test_twenty_parallel_top_ups_with_one_key_make_one_entry_and_identical_bodies():
-    user = UserFactory()  # no wallet yet: its creation races too
+@pytest.mark.parametrize(
+    "wallet_exists",
+    [
+        # The waiters' lock query read its snapshot before the winner committed,
+        # so they miss its record, lose the unique (user, key) race, roll back
+        # and replay (wallet.services._ledger_change).
+        True,
+        False,  # the wallet's creation races too; the waiters see the record
+    ],
+)
+def test_twenty_parallel_top_ups_with_one_key_make_one_entry_and_identical_bodies(wallet_exists):
+    user = UserFactory()
+    if wallet_exists:
+        wallet_get_or_create(user=user)
     client = bearer_client(user)
     responses = run_parallel(
         20, lambda: post(client, "/api/v1/wallet/top-ups/", "10.00", **{"Idempotency-Key": "once"})

@@ -10,7 +10,7 @@ from django.utils import timezone
 from config.errors import InvalidInput
 from tests.factories import UserFactory
 from tests.wallet.conftest import fund
-from wallet.errors import IdempotencyKeyReused, InsufficientFunds, WalletPermissionDenied
+from wallet.errors import IdempotencyInProgress, IdempotencyKeyReused, InsufficientFunds, WalletPermissionDenied
 from wallet.models import IdempotencyRecord, Kind, LedgerIsAppendOnly, Transaction, Wallet
 from wallet.services import wallet_adjust, wallet_get_or_create, wallet_pay, wallet_top_up
 
@@ -137,6 +137,49 @@ def test_failed_request_stores_nothing_so_the_key_can_be_retried(user):
     assert not IdempotencyRecord.objects.exists()
     fund(user, "5")
     assert not wallet_pay(user=user, amount=Decimal("5"), idempotency_key="pay-1").replayed
+
+
+@pytest.fixture
+def stale_lock_snapshot(monkeypatch):
+    """The lock query misses stored records, as on PostgreSQL when a same-key request commits during the wait."""
+    from wallet import lock_objects, services
+
+    def lock_missing_records(**kwargs):
+        wallet = lock_objects.wallet_lock(**kwargs)
+        wallet.has_idempotency_record = False
+        return wallet
+
+    monkeypatch.setattr(services, "wallet_lock", lock_missing_records)
+
+
+def test_losing_the_idempotency_race_rolls_back_and_replays(user, stale_lock_snapshot):
+    first = wallet_top_up(user=user, amount=Decimal("10"), idempotency_key="race")
+    again = wallet_top_up(user=user, amount=Decimal("10"), idempotency_key="race")
+    assert again.replayed and again.body == first.body
+    assert Wallet.objects.get(user=user).balance == Decimal("10.00")
+    assert Transaction.objects.count() == 1
+    with pytest.raises(IdempotencyKeyReused):
+        wallet_top_up(user=user, amount=Decimal("11"), idempotency_key="race")
+
+
+def test_lost_race_whose_record_cannot_be_read_is_idempotency_in_progress(user, monkeypatch):
+    def conflict(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", conflict)
+    with pytest.raises(IdempotencyInProgress):
+        wallet_top_up(user=user, amount=Decimal("10"), idempotency_key="gone")
+    assert not Transaction.objects.exists()
+    assert wallet_get_or_create(user=user).balance == Decimal("0.00")
+
+
+def test_wallet_row_follows_its_newest_entry(user):
+    """The database trigger (migration 0003) copies balance_after, seq and time onto the wallet."""
+    fund(user, "10")
+    wallet_pay(user=user, amount=Decimal("2.50"))
+    wallet = Wallet.objects.get(user=user)
+    newest = wallet.transactions.order_by("-seq").first()
+    assert (wallet.balance, wallet.entry_count, wallet.updated_at) == (Decimal("7.50"), 2, newest.created_at)
 
 
 def test_idempotency_key_longer_than_255_is_refused(user):
