@@ -79,3 +79,14 @@ def template_for(setting_name: str, purpose: str) -> str:
     if not template:
         raise ImproperlyConfigured(f"{setting_name} has no template for purpose {purpose!r} (nor a 'default').")
     return template
+
+
+def endpoint_split(endpoint: str) -> tuple[str, str]:
+    """``"http://127.0.0.1:8000/"`` -> ``("http", "127.0.0.1:8000")``; a bare host means https.
+
+    The SDKs take the scheme and the host separately; tests and proxies give a URL.
+    """
+    for scheme in ("http", "https"):
+        if endpoint.startswith(f"{scheme}://"):
+            return scheme, endpoint[len(scheme) + 3 :].rstrip("/")
+    return "https", endpoint

@@ -11,14 +11,15 @@ import json
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from smscodes.backends import BaseSmsBackend, SmsBackendError, SmsOutgoing, provider_timeout, setting, template_for
-
-
-def _split_endpoint(endpoint: str) -> tuple[str, str]:
-    for scheme in ("http", "https"):
-        if endpoint.startswith(f"{scheme}://"):
-            return scheme.upper(), endpoint[len(scheme) + 3 :].rstrip("/")
-    return "HTTPS", endpoint
+from smscodes.backends import (
+    BaseSmsBackend,
+    SmsBackendError,
+    SmsOutgoing,
+    endpoint_split,
+    provider_timeout,
+    setting,
+    template_for,
+)
 
 
 def _aliyun_number(phone: str) -> str:
@@ -40,14 +41,14 @@ class AliyunBackend(BaseSmsBackend):
             ) from exc
         self.models = models
         self.sign_name = setting("SMS_ALIYUN_SIGN_NAME")
-        protocol, endpoint = _split_endpoint(getattr(settings, "SMS_ALIYUN_ENDPOINT", "") or "dysmsapi.aliyuncs.com")
+        protocol, endpoint = endpoint_split(getattr(settings, "SMS_ALIYUN_ENDPOINT", "") or "dysmsapi.aliyuncs.com")
         timeout_ms = int(provider_timeout() * 1000)
         self.client = Client(
             Config(
                 access_key_id=setting("SMS_ALIYUN_ACCESS_KEY_ID"),
                 access_key_secret=setting("SMS_ALIYUN_ACCESS_KEY_SECRET"),
                 endpoint=endpoint,
-                protocol=protocol,
+                protocol=protocol.upper(),  # the Tea SDK spells it HTTP / HTTPS
                 connect_timeout=timeout_ms,
                 read_timeout=timeout_ms,
             )

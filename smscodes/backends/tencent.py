@@ -10,8 +10,15 @@ sms.tencentcloudapi.com; "http://host:port" points it elsewhere).
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from smscodes.backends import BaseSmsBackend, SmsBackendError, SmsOutgoing, provider_timeout, setting, template_for
-from smscodes.backends.aliyun import _split_endpoint
+from smscodes.backends import (
+    BaseSmsBackend,
+    SmsBackendError,
+    SmsOutgoing,
+    endpoint_split,
+    provider_timeout,
+    setting,
+    template_for,
+)
 
 
 class TencentBackend(BaseSmsBackend):
@@ -30,9 +37,9 @@ class TencentBackend(BaseSmsBackend):
         self.models = models
         self.app_id = setting("SMS_TENCENT_SDK_APP_ID")
         self.sign_name = setting("SMS_TENCENT_SIGN_NAME")
-        scheme, endpoint = _split_endpoint(getattr(settings, "SMS_TENCENT_ENDPOINT", "") or "sms.tencentcloudapi.com")
+        scheme, endpoint = endpoint_split(getattr(settings, "SMS_TENCENT_ENDPOINT", "") or "sms.tencentcloudapi.com")
         http_profile = HttpProfile(endpoint=endpoint, reqTimeout=provider_timeout())
-        http_profile.scheme = scheme.lower()
+        http_profile.scheme = scheme
         self.client = sms_client.SmsClient(
             credential.Credential(setting("SMS_TENCENT_SECRET_ID"), setting("SMS_TENCENT_SECRET_KEY")),
             getattr(settings, "SMS_TENCENT_REGION", "") or "ap-guangzhou",
