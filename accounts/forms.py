@@ -11,7 +11,7 @@ import math
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy
+from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 
 from accounts.models import Gender
 
@@ -56,7 +56,8 @@ def add_service_error(form: forms.Form, exc, *, fields: dict[str, str] | None = 
 
 def _phone_field(label=None) -> forms.CharField:
     return forms.CharField(
-        label=label or _("Phone number"),
+        # A context of our own: phonenumber_field's catalogue comes first and says 电话号码.
+        label=label or pgettext_lazy("mobile", "Phone number"),
         max_length=32,
         widget=forms.TextInput(
             attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "placeholder": "13800138000"}

@@ -67,6 +67,15 @@ def test_signup_page_renders_phone_code_password_and_send_code_button(client):
     assert 'name="send_code"' in html
 
 
+def test_chinese_pages_say_mobile_number_not_telephone_number(client):
+    # phonenumber_field's catalogue comes before ours and translates "Phone number" as 电话号码.
+    html = client.get(SIGNUP, headers={"accept-language": "zh-hans"}).content.decode()
+    assert '<label for="id_phone">手机号</label>' in html
+    assert "电话号码" not in html
+    tabs = client.get(LOGIN, headers={"accept-language": "zh-hans"}).content.decode()
+    assert ">密码登录</a>" in tabs and ">验证码登录</a>" in tabs
+
+
 def test_signup_send_code_without_javascript_keeps_typed_data_and_shows_no_required_errors(client):
     response = client.post(SIGNUP, {"phone": "137 0000 0001", "nickname": "Ada", "send_code": "1"})
 
