@@ -6,6 +6,8 @@ class. Every change goes through a service (``user_unlock``,
 admin history too.
 """
 
+import time
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
@@ -17,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SecurityEvent
 from accounts.services import user_deactivate, user_revoke_all_sessions, user_unlock
+from accounts.sessions import SESSION_AUTH_TIME_KEY
 from config.admin import ReadOnlyAdminMixin
 from config.http import client_ip
 
@@ -168,7 +171,18 @@ class SecurityEventAdminMixin:
             request, _("Every session of %(count)d users has ended.") % {"count": len(queryset)}, messages.SUCCESS
         )
 
-    # --- deactivation ends every token and session ------------------------------------
+    # --- a password set here, or deactivation, ends every token and session ------------
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        # Django's view redirects once the new password is saved. Sessions end
+        # by themselves (their hash follows the password); JWTs would not.
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            user_revoke_all_sessions(user=user, **_caller(request))
+            if user.pk == request.user.pk:  # Django keeps this session on purpose: so do we
+                request.session[SESSION_AUTH_TIME_KEY] = time.time()
+        return response
 
     def save_model(self, request, obj, form, change):
         deactivating = change and "is_active" in form.changed_data and not obj.is_active

@@ -137,6 +137,36 @@ def test_deactivating_in_the_admin_ends_every_token(support):
     assert SecurityEvent.objects.filter(user=target, kind="deactivated").exists()
 
 
+def test_a_password_set_in_the_admin_ends_every_token(support):
+    target = UserFactory(phone=PHONE)
+    tokens = login().json()["tokens"]
+    new = {"password1": "Adm1n-set-pass", "password2": "Adm1n-set-pass", "usable_password": "true"}
+    response = support.post(f"/admin/accounts/user/{target.pk}/password/", new)
+    assert response.status_code == 302
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert_api_error(bearer.get("/api/v1/me/"), 401, "token_invalid")
+    refresh = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+    assert_api_error(refresh, 401, "token_invalid")
+    assert login("Adm1n-set-pass").status_code == 200
+    assert SecurityEvent.objects.filter(user=target, kind="sessions_revoked").exists()
+
+
+def test_staff_setting_their_own_password_in_the_admin_stay_logged_in(admin_client, admin_user):
+    new = {"password1": "Adm1n-own-pass", "password2": "Adm1n-own-pass", "usable_password": "true"}
+    response = admin_client.post(f"/admin/accounts/user/{admin_user.pk}/password/", new)
+    assert response.status_code == 302
+    assert admin_client.get("/admin/").status_code == 200
+
+
+def test_a_refused_admin_password_form_revokes_nothing(support):
+    target = UserFactory(phone=PHONE)
+    new = {"password1": "Adm1n-set-pass", "password2": "different", "usable_password": "true"}
+    assert support.post(f"/admin/accounts/user/{target.pk}/password/", new).status_code == 200
+    target.refresh_from_db()
+    assert target.tokens_valid_after is None
+
+
 def test_security_events_cannot_be_added_changed_or_deleted(admin_client):
     target = UserFactory(phone=PHONE)
     login()
