@@ -56,3 +56,16 @@ def test_staff_remove_avatars_through_the_service(staff_client, pictured, django
     assert response.status_code == 200
     pictured.refresh_from_db()
     assert not pictured.avatar and not pictured.avatar_thumbnail
+
+
+def test_staff_who_may_only_view_cannot_remove_avatars(client, pictured):
+    viewer = User.objects.create_user(username="viewer1", password="V1ewer-pass", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
+    client.force_login(viewer)
+
+    response = client.post("/admin/accounts/user/", {"action": "remove_avatars", "_selected_action": [pictured.pk]})
+
+    assert response.status_code == 200  # the change list again: no such action for this user
+    assert 'value="remove_avatars"' not in client.get("/admin/accounts/user/").content.decode()
+    pictured.refresh_from_db()
+    assert pictured.avatar and pictured.avatar_thumbnail
