@@ -9,7 +9,8 @@ What it does, all in one run so the numbers are comparable:
 2. starts gunicorn on 127.0.0.1 (gthread workers, production settings:
    DEBUG off) and, for each client count (8 and 32 by default), runs that
    many threaded keep-alive HTTP clients posting ``{"amount": "1.00"}`` to
-   ``/api/v1/wallet/top-ups/`` for ``--seconds``;
+   ``/api/v1/wallet/top-ups/`` for ``--seconds``, first without and then
+   with a fresh ``Idempotency-Key`` per request (``--modes``);
 3. runs pgbench with the same client counts on a one-row table
    (``UPDATE ... SET v = v + 1 WHERE id = 1``): the database's ceiling for
    a single hot row, which a wallet top-up (lock + insert + update in one
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -110,9 +112,10 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def run_clients(port: int, token: str, clients: int, seconds: float) -> dict:
+def run_clients(port: int, token: str, clients: int, seconds: float, *, keyed: bool = False) -> dict:
+    """``clients`` threads posting top-ups for ``seconds``; ``keyed``: each with a fresh Idempotency-Key."""
     body = json.dumps({"amount": "1.00"})
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
+    base_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
     ok, failed, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
     barrier = threading.Barrier(clients + 1)
     stop = [0.0]
@@ -121,6 +124,7 @@ def run_clients(port: int, token: str, clients: int, seconds: float) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         barrier.wait()
         while time.monotonic() < stop[0]:
+            headers = {**base_headers, "Idempotency-Key": f"bench-{uuid.uuid4()}"} if keyed else base_headers
             started = time.monotonic()
             try:
                 conn.request("POST", "/api/v1/wallet/top-ups/", body=body, headers=headers)
@@ -206,6 +210,9 @@ def run_pgbench(database_url: str, clients: int, seconds: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="8,32", help="comma-separated client counts (default 8,32)")
+    parser.add_argument(
+        "--modes", default="plain,keyed", help="plain (no key) and/or keyed (a fresh Idempotency-Key per request)"
+    )
     parser.add_argument("--seconds", type=int, default=15, help="duration of each run (default 15)")
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) * 2), help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
@@ -216,6 +223,7 @@ def main() -> int:
         sys.exit("Set DATABASE_URL to a PostgreSQL database (it is migrated and used for the bench).")
     if not shutil.which("pgbench"):
         sys.exit("pgbench not found (apt-get install postgresql-client).")
+    load_at_start = os.getloadavg()[0]  # other processes on the machine skew every figure
     env = server_env(database_url)
     ensure_database(database_url)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
@@ -252,29 +260,31 @@ def main() -> int:
     try:
         wait_for_port(port)
         run_clients(port, token, 4, 2)  # warm-up: connections, imports
-        for clients in [int(n) for n in options.clients.split(",")]:
-            api = run_clients(port, token, clients, options.seconds)
-            results.append((clients, api))
+        for mode in options.modes.split(","):
+            for clients in [int(n) for n in options.clients.split(",")]:
+                api = run_clients(port, token, clients, options.seconds, keyed=mode == "keyed")
+                results.append((mode, clients, api))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    pg = {clients: run_pgbench(database_url, clients, options.seconds) for clients, _ in results}
+    pg = {clients: run_pgbench(database_url, clients, options.seconds) for clients in {c for _, c, _ in results}}
 
     print(
         f"\nCPUs: {os.cpu_count()}  gunicorn: {options.workers} workers x {options.threads} threads  "
         f"run: {options.seconds}s each\n"
     )
-    print("| clients | top-ups/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for clients, api in results:
+    print(f"load average (1 min) at start: {load_at_start:.1f}, at end: {os.getloadavg()[0]:.1f}\n")
+    print("| mode | clients | top-ups/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode, clients, api in results:
         ratio = api["rate"] / pg[clients]
         print(
-            f"| {clients} | {api['rate']:.0f} | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['failed']} "
+            f"| {mode} | {clients} | {api['rate']:.0f} | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['failed']} "
             f"| {pg[clients]:.0f} | {ratio:.3f} |"
         )
     audit = subprocess.run([PYTHON, "manage.py", "wallet_audit"], cwd=ROOT, env=env, capture_output=True, text=True)
     print("\n" + (audit.stdout + audit.stderr).strip())
-    failed = sum(api["failed"] for _, api in results)
+    failed = sum(api["failed"] for _, _, api in results)
     return 1 if audit.returncode or failed else 0
 
 

@@ -29,14 +29,23 @@ def _owner_q(term: str, prefix: str) -> Q:
     return q
 
 
+# The wallet page shows only the newest entries; the full ledger is the
+# transaction list filtered by wallet (linked from the page).
+LEDGER_INLINE_LIMIT = 50
+
+
 class TransactionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Transaction
+    verbose_name_plural = gettext_lazy("latest ledger entries")
     fields = ("seq", "created_at", "kind", "amount", "balance_after", "description", "actor", "reason")
     readonly_fields = fields
     ordering = ("-seq",)
     extra = 0
     max_num = 0
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
 
 
 @admin.register(Wallet)
@@ -70,8 +79,20 @@ class WalletAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, TransactionInline) and obj is not None:
+            # Entries are numbered 1..n per wallet, so the newest ones are a
+            # range of seq (a slice would break the formset's own filtering).
+            kwargs["queryset"] = kwargs["queryset"].filter(seq__gt=obj.entry_count - LEDGER_INLINE_LIMIT)
+        return kwargs
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_adjust": request.user.has_perm("wallet.adjust_balance")}
+        extra_context = {
+            **(extra_context or {}),
+            "can_adjust": request.user.has_perm("wallet.adjust_balance"),
+            "ledger_limit": LEDGER_INLINE_LIMIT,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def adjust_view(self, request, wallet_id):

@@ -34,6 +34,27 @@ def test_wallet_change_page_is_read_only_with_ledger_and_adjust_link(admin_clien
     assert "20.00" in html
 
 
+def test_wallet_page_shows_the_newest_50_entries_and_links_the_whole_ledger(
+    admin_client_for, owner, django_assert_max_num_queries
+):
+    for _ in range(59):
+        fund(owner, "1")
+    fund(UserFactory(), "7")  # another wallet's entry stays out of the link's list
+    wallet = Wallet.objects.get(user=owner)
+    with django_assert_max_num_queries(15):  # no query per entry
+        response = admin_client_for.get(f"/admin/wallet/wallet/{wallet.pk}/change/")
+    (ledger,) = response.context["inline_admin_formsets"]
+    assert [form.instance.seq for form in ledger.formset.forms] == list(range(60, 10, -1))
+    html = response.content.decode()
+    link = f"/admin/wallet/transaction/?wallet__id__exact={wallet.pk}"
+    assert link in html and "60" in html
+
+    listed = admin_client_for.get(link)
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 60
+    assert {entry.wallet_id for entry in listed.context["cl"].result_list} == {wallet.pk}
+
+
 def test_admin_adjust_form_calls_wallet_adjust(admin_client_for, owner, staff):
     wallet = Wallet.objects.get(user=owner)
     url = f"/admin/wallet/wallet/{wallet.pk}/adjust/"
