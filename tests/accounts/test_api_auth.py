@@ -182,6 +182,21 @@ def test_unknown_account_and_wrong_password_get_identical_answers(api_client):
     assert SecurityEvent.objects.filter(kind="login_failed").count() == 3
 
 
+def test_every_failed_login_hashes_the_password_once_whether_the_account_exists_or_not(api_client, monkeypatch):
+    # Equal work, so equal time: an attacker cannot tell real accounts by the delay.
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    hashed = []
+    original = MD5PasswordHasher.encode
+    monkeypatch.setattr(MD5PasswordHasher, "encode", lambda self, *a, **k: hashed.append(1) or original(self, *a, **k))
+    UserFactory(phone="+8613900000000")
+    UserFactory(phone="+8613900000002", password=None)
+    for name in ("13900000000", "13900000001", "nobody", "13900000002"):  # wrong, unknown ×2, no password
+        hashed.clear()
+        assert_api_error(login(api_client, name, "Wrong-pass-1"), 401, "invalid_credentials")
+        assert len(hashed) == 1, name
+
+
 def test_password_less_account_cannot_log_in_by_password(api_client):
     UserFactory(phone="+8613900000000", password=None)
     assert_api_error(login(api_client, "13900000000", ""), 400, "validation_error", fields=["password"])
