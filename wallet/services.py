@@ -75,6 +75,8 @@ def _check_key(key: str | None) -> str:
                 ]
             }
         )
+    if "\x00" in key:  # PostgreSQL cannot store NUL in text
+        raise InvalidInput(fields={"Idempotency-Key": [_("The Idempotency-Key must not contain NUL characters.")]})
     return key
 
 

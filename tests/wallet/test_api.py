@@ -266,6 +266,39 @@ def test_idempotency_key_too_long_is_validation_error(user_client):
     assert response.status_code == 201
 
 
+def test_idempotency_key_with_nul_is_validation_error(user_client):
+    response = post_json(user_client, TOP_UPS, '{"amount": "1"}', **{"Idempotency-Key": "a\x00b"})
+    assert_api_error(response, 400, "validation_error", fields=["Idempotency-Key"])
+    response = post_json(user_client, TOP_UPS, '{"amount": "1"}', **{"Idempotency-Key": "é中文 key"})
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "[1]",
+        '"10"',
+        "10",
+        "null",
+        '{"amount": "1", "description": "a\\u0000b"}',
+        '{"amount": "1", "description": ["x"]}',
+        '{"amount": "1", "description": {"a": 1}}',
+        '{"amount": "1", "description": "' + "x" * 10_000 + '"}',
+        '{"amount": "1\\u0000"}',
+    ],
+)
+def test_malformed_payment_bodies_are_validation_errors(user, user_client, body):
+    fund(user, "5")
+    assert_api_error(post_json(user_client, PAYMENTS, body), 400, "validation_error")
+    assert Wallet.objects.get(user=user).balance == Decimal("5.00")
+
+
+@pytest.mark.parametrize("query", ["?cursor=garbage", "?cursor=%00", "?page_size=abc", "?page_size=-1"])
+def test_transactions_list_survives_bad_query_parameters(user_client, query):
+    assert user_client.get("/api/v1/wallet/transactions/" + query).status_code in (200, 404)
+
+
 def test_another_users_token_never_reaches_this_wallet(user, user_client):
     fund(user, "50")
     post_json(user_client, TOP_UPS, '{"amount": "1"}', **{"Idempotency-Key": "mine"})

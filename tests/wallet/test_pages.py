@@ -92,3 +92,23 @@ def test_history_is_paginated_newest_first(user, page_client):
 def test_page_is_translated_to_chinese_by_default(page_client):
     html = page_client.get("/wallet/").content.decode()
     assert "余额" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/wallet/top-up/", {"amount": "1\x00"}),
+        ("/wallet/top-up/", {"amount": "1", "idempotency_key": "a\x00b"}),
+        ("/wallet/pay/", {"amount": "1", "description": "tea\x00"}),
+        ("/wallet/pay/", {"amount": "x" * 10_000}),
+    ],
+)
+def test_nul_bytes_and_huge_values_are_form_errors(user, page_client, url, data):
+    fund(user, "5")
+    assert page_client.post(url, data).status_code == 400
+    assert Wallet.objects.get(user=user).balance == Decimal("5.00")
+
+
+@pytest.mark.parametrize("page", ["abc", "999999", "-1", "%00"])
+def test_history_survives_bad_page_numbers(page_client, page):
+    assert page_client.get(f"/wallet/?page={page}").status_code == 200
