@@ -33,7 +33,7 @@ from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_
 from accounts.models import Gender, Role, SecurityEvent, User, username_validator
 from accounts.selectors import user_get_by_login
 from accounts.tokens import access_deny, refresh_revoke
-from config.errors import InvalidInput
+from config.errors import InvalidInput, ServiceError
 from config.phones import looks_like_phone, phone_to_e164
 
 Kind = SecurityEvent.Kind
@@ -291,14 +291,21 @@ def user_login_code(
 ) -> User:
     """The user owning ``phone``, verified by a ``login`` code or verification token.
 
-    Raises InvalidPhone, PhoneNotRegistered, AccountDisabled and the code errors.
+    Raises InvalidPhone, PhoneNotRegistered, AccountDisabled and the code
+    errors; a wrong code or a disabled account is recorded as a failed login.
     """
     e164 = _phone_e164(phone)
     user = User.objects.filter(phone=e164).first()
     if user is None:
         raise PhoneNotRegistered()
-    _verification_consume(phone=e164, purpose=PURPOSE_LOGIN, code=code, verification_token=verification_token)
+    origin = {"user": user, "login": e164, "client_ip": client_ip, "user_agent": user_agent, "method": "code"}
+    try:
+        _verification_consume(phone=e164, purpose=PURPOSE_LOGIN, code=code, verification_token=verification_token)
+    except ServiceError as exc:
+        _event(Kind.LOGIN_FAILED, reason=exc.code, **origin)
+        raise
     if not user.is_active:
+        _event(Kind.LOGIN_FAILED, reason="disabled", **origin)
         raise AccountDisabled()
     _login_succeeded(user, method="code", client_ip=client_ip, user_agent=user_agent)
     return user

@@ -305,6 +305,16 @@ def test_login_by_code_errors(api_client, settings):
     assert_api_error(response, 403, "account_disabled")
 
 
+def test_failed_code_logins_are_security_events(api_client):
+    user = UserFactory(phone=NEW_PHONE)
+    code = code_for(NEW_PHONE, "login")
+    api_client.post("/api/v1/auth/login/code/", {"phone": NEW_PHONE, "code": "000000" if code != "000000" else "1"})
+    event = SecurityEvent.objects.get(user=user, kind="login_failed")
+    assert event.detail == {"method": "code", "reason": "code_invalid"}
+    assert api_client.post("/api/v1/auth/login/code/", {"phone": NEW_PHONE, "code": code}).status_code == 200
+    assert SecurityEvent.objects.filter(user=user, kind="login_succeeded").exists()
+
+
 # --- tokens ---------------------------------------------------------------------------------------
 
 
