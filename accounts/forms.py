@@ -10,8 +10,8 @@ import math
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 
 from accounts.models import Gender
 
@@ -49,7 +49,8 @@ def add_service_error(form: forms.Form, exc, *, fields: dict[str, str] | None = 
     if exc.retry_after:  # a lockout or throttle: say when to try again
         minutes = max(1, math.ceil(exc.retry_after / 60))
         wait = ngettext("Try again in %(minutes)d minute.", "Try again in %(minutes)d minutes.", minutes)
-        message = f"{message} {wait % {'minutes': minutes}}"
+        # Translatable join: Chinese puts no space after 。
+        message = gettext("%(message)s %(wait)s") % {"message": message, "wait": wait % {"minutes": minutes}}
     target = names.get(exc.code)
     form.add_error(target if target in form.fields else None, message)
 

@@ -241,7 +241,7 @@ def test_login_lockout_is_shown_even_for_the_right_password(client, user, settin
     response = client.post(LOGIN, {"login": str(user.phone), "password": PASSWORD})
 
     assert response.status_code == 200
-    assert zh(AccountLocked.default_message) in form_errors(response)
+    assert f"{zh(AccountLocked.default_message)}请 15 分钟后再试。" in form_errors(response)
     assert logged_in_user_id(client) is None
 
 
