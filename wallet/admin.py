@@ -61,6 +61,9 @@ class WalletAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # created on first use
 
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing to save: balances move only through "Adjust balance"
+
     def has_delete_permission(self, request, obj=None):
         return False
 

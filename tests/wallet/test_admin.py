@@ -30,6 +30,7 @@ def test_wallet_change_page_is_read_only_with_ledger_and_adjust_link(admin_clien
     assert response.status_code == 200
     html = response.content.decode()
     assert 'name="balance"' not in html
+    assert 'name="_save"' not in html  # a view-only page: nothing to save
     assert f"/admin/wallet/wallet/{wallet.pk}/adjust/" in html
     assert "20.00" in html
 
