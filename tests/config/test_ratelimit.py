@@ -76,3 +76,14 @@ def test_sms_send_endpoint_is_throttled_per_ip(api_client, settings):
     assert_api_error(response, 429, "rate_limited")
     other_ip = api_client.post("/api/v1/sms/codes/", {"phone": "12", "purpose": "login"}, REMOTE_ADDR="10.0.0.2")
     assert other_ip.status_code == 400
+
+
+def test_client_ip_ignores_forwarded_junk(rf, settings):
+    from config.http import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7")) == "203.0.113.7"
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="x" * 5000)) == "10.0.0.9"
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4\x00")) == "10.0.0.9"
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4")) == "10.0.0.9"
