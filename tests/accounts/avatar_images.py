@@ -4,6 +4,7 @@ import io
 import struct
 import zlib
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -36,6 +37,19 @@ class UnreadableBody(io.RawIOBase):
         raise AssertionError("the body was read")
 
     readline = read
+
+
+def send_declared_oversized(client, method: str, url: str, **extra):
+    """A multipart request whose Content-Length is ten times ``AVATAR_MAX_BYTES``, with a body no one may read."""
+    return client.generic(
+        method,
+        url,
+        b"",
+        content_type="multipart/form-data; boundary=xyz",
+        CONTENT_LENGTH=str(settings.AVATAR_MAX_BYTES * 10),
+        **{"wsgi.input": UnreadableBody()},
+        **extra,
+    )
 
 
 def two_halves(size=(200, 100), left=RED, right=BLUE) -> Image.Image:

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from tests.accounts.avatar_images import SVG, UnreadableBody, image_bytes, named_file
+from tests.accounts.avatar_images import SVG, image_bytes, named_file, send_declared_oversized
 
 pytestmark = pytest.mark.django_db
 
@@ -103,16 +103,8 @@ def test_one_byte_over_the_limit_is_an_error_next_to_the_form(user, browser, set
     assert not user.avatar
 
 
-def test_a_declared_oversized_body_is_answered_without_reading_it(browser, settings):
-    response = browser.generic(
-        "POST",
-        UPLOAD,
-        b"",
-        content_type="multipart/form-data; boundary=xyz",
-        CONTENT_LENGTH=str(settings.AVATAR_MAX_BYTES * 10),
-        HTTP_ACCEPT_LANGUAGE="en",
-        **{"wsgi.input": UnreadableBody()},
-    )
+def test_a_declared_oversized_body_is_answered_without_reading_it(browser):
+    response = send_declared_oversized(browser, "POST", UPLOAD, HTTP_ACCEPT_LANGUAGE="en")
     assert avatar_error(browser, response).startswith("The file is too large")
 
 
