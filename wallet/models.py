@@ -33,6 +33,8 @@ class WalletManager(models.Manager):
 
 
 class Wallet(models.Model):
+    # ``balance``, ``entry_count`` and ``updated_at`` are written by a database
+    # trigger when a ledger entry is inserted (migration 0003): never save them.
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet", verbose_name=_("owner")
     )
