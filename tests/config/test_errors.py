@@ -58,3 +58,18 @@ def test_messages_follow_accept_language(client, db):
     en = client.get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="en").json()
     assert en["message"] == "Not found."
     assert zh["message"] != en["message"]
+
+
+def test_deeply_nested_json_is_a_validation_error_not_a_500(client, db):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/api/v1/_test/validate/", body, content_type="application/json")
+    assert_api_error(response, 400, "validation_error")
+
+
+def test_json_numbers_are_parsed_as_decimals():
+    import io
+    from decimal import Decimal
+
+    from config.parsers import JSONParser
+
+    assert JSONParser().parse(io.BytesIO(b'{"amount": 10.1}')) == {"amount": Decimal("10.1")}
