@@ -95,6 +95,19 @@ def user(db):
 
 
 @pytest.fixture
+def support_client(client, db):
+    """The test client logged in as support staff (may view and change users, nothing more)."""
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import User
+
+    staff = User.objects.create_user(username="support1", password="Supp0rt-pass-1", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
 def user_client(user) -> APIClient:
     return bearer_client(user)
 

@@ -25,7 +25,7 @@ def parse_amount(raw, *, signed: bool = False) -> Decimal:
 
     Strings must be plain decimals (``"10"``, ``"12.50"``): no spaces,
     thousands separators, exponents, ``NaN`` or ``Infinity``. JSON numbers
-    arrive as ``Decimal`` (see ``wallet.parsers``) or ``int``.
+    arrive as ``Decimal`` (see ``config.parsers``) or ``int``.
     """
     if isinstance(raw, (bool, float)):
         raise AmountParseError(INVALID_AMOUNT)

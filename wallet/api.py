@@ -1,11 +1,9 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wallet.parsers import DecimalJSONParser
 from wallet.selectors import wallet_transactions
 from wallet.serializers import (
     LedgerResultSerializer,
@@ -38,18 +36,13 @@ def _ledger_response(result: LedgerResult) -> Response:
     return response
 
 
-class MoneyParsersMixin:
-    # JSON numbers become Decimal, never float (see wallet.parsers).
-    parser_classes = [DecimalJSONParser, FormParser, MultiPartParser]
-
-
 class WalletView(APIView):
     @extend_schema(operation_id="wallet_retrieve", responses={200: WalletSerializer}, tags=["wallet"])
     def get(self, request):
         return Response(WalletSerializer(wallet_get_or_create(user=request.user)).data)
 
 
-class TopUpView(MoneyParsersMixin, APIView):
+class TopUpView(APIView):
     @extend_schema(
         operation_id="wallet_top_up",
         request=TopUpInputSerializer,
@@ -68,7 +61,7 @@ class TopUpView(MoneyParsersMixin, APIView):
         return _ledger_response(result)
 
 
-class PaymentView(MoneyParsersMixin, APIView):
+class PaymentView(APIView):
     @extend_schema(
         operation_id="wallet_pay",
         request=PaymentInputSerializer,

@@ -12,32 +12,24 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client):
-    staff = User.objects.create_user(username="support1", password="Supp0rt-pass", is_staff=True)
-    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def pictured():
     user = UserFactory(nickname="Pictured")
     avatar_set(user=user, file=upload(image_bytes("PNG")))
     return user
 
 
-def test_the_user_list_shows_the_thumbnail(staff_client, pictured, django_assert_max_num_queries):
+def test_the_user_list_shows_the_thumbnail(support_client, pictured, django_assert_max_num_queries):
     UserFactory(nickname="Faceless")
     with django_assert_max_num_queries(8):
-        response = staff_client.get("/admin/accounts/user/")
+        response = support_client.get("/admin/accounts/user/")
 
     html = response.content.decode()
     assert f'src="{pictured.avatar_thumbnail.url}"' in html
     assert 'width="32"' in html
 
 
-def test_the_user_detail_shows_the_thumbnail_read_only(staff_client, pictured):
-    response = staff_client.get(f"/admin/accounts/user/{pictured.pk}/change/")
+def test_the_user_detail_shows_the_thumbnail_read_only(support_client, pictured):
+    response = support_client.get(f"/admin/accounts/user/{pictured.pk}/change/")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -45,9 +37,9 @@ def test_the_user_detail_shows_the_thumbnail_read_only(staff_client, pictured):
     assert 'name="avatar"' not in html  # no raw upload that would skip validation
 
 
-def test_staff_remove_avatars_through_the_service(staff_client, pictured, django_capture_on_commit_callbacks):
+def test_staff_remove_avatars_through_the_service(support_client, pictured, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(
+        response = support_client.post(
             "/admin/accounts/user/",
             {"action": "remove_avatars", "_selected_action": [pictured.pk]},
             follow=True,

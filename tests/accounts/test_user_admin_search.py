@@ -9,35 +9,27 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    staff = User.objects.create_user(username="support1", password="Supp0rt-pass", is_staff=True)
-    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user", "change_user"]))
-    client.force_login(staff)
-    return client
-
-
 @pytest.mark.parametrize("typed", ["13800138000", "+86 138 0013 8000", "008613800138000", "138-0013-8000"])
-def test_admin_search_finds_phone_in_any_format(staff_client, typed):
+def test_admin_search_finds_phone_in_any_format(support_client, typed):
     UserFactory(phone="+8613800138000", nickname="Target")
     UserFactory(phone="+8613900139000", nickname="Other")
-    response = staff_client.get("/admin/accounts/user/", {"q": typed})
+    response = support_client.get("/admin/accounts/user/", {"q": typed})
     assert response.status_code == 200
     assert b"+8613800138000" in response.content
     assert b"+8613900139000" not in response.content
 
 
-def test_admin_search_by_username_nickname_email(staff_client):
+def test_admin_search_by_username_nickname_email(support_client):
     UserFactory(username="alice", nickname="Wonder", email="alice@example.com")
     for term in ("ALICE", "wond", "alice@example.com"):
-        response = staff_client.get("/admin/accounts/user/", {"q": term})
+        response = support_client.get("/admin/accounts/user/", {"q": term})
         assert b"alice" in response.content, term
 
 
-def test_admin_list_filters_by_role(staff_client):
+def test_admin_list_filters_by_role(support_client):
     UserFactory(username="vipper", role="vip_user")
     UserFactory(username="plain")
-    response = staff_client.get("/admin/accounts/user/", {"role__exact": "vip_user"})
+    response = support_client.get("/admin/accounts/user/", {"role__exact": "vip_user"})
     assert b"vipper" in response.content and b">plain<" not in response.content
 
 
@@ -59,9 +51,9 @@ def _change_form_data(user, **overrides):
     return data
 
 
-def test_role_is_read_only_without_the_role_permission(staff_client):
+def test_role_is_read_only_without_the_role_permission(support_client):
     target = UserFactory()
-    response = staff_client.post(f"/admin/accounts/user/{target.pk}/change/", _change_form_data(target, role="admin"))
+    response = support_client.post(f"/admin/accounts/user/{target.pk}/change/", _change_form_data(target, role="admin"))
     assert response.status_code == 302
     target.refresh_from_db()
     assert target.role == "normal_user"
