@@ -112,9 +112,16 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def run_clients(port: int, token: str, clients: int, seconds: float, *, keyed: bool = False) -> dict:
-    """``clients`` threads posting top-ups for ``seconds``; ``keyed``: each with a fresh Idempotency-Key."""
-    body = json.dumps({"amount": "1.00"})
+def run_clients(
+    port: int, token: str, clients: int, seconds: float, *, keyed: bool = False, baseline: bool = False
+) -> dict:
+    """``clients`` threads posting top-ups for ``seconds``; ``keyed``: each with a fresh Idempotency-Key.
+
+    ``baseline``: GET /healthz instead, a plain Django view that also asks
+    the database and the cache: the same server's rate without the wallet.
+    """
+    body = None if baseline else json.dumps({"amount": "1.00"})
+    method, url, expected = ("GET", "/healthz", 200) if baseline else ("POST", "/api/v1/wallet/top-ups/", 201)
     base_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
     ok, failed, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
     barrier = threading.Barrier(clients + 1)
@@ -127,7 +134,7 @@ def run_clients(port: int, token: str, clients: int, seconds: float, *, keyed: b
             headers = {**base_headers, "Idempotency-Key": f"bench-{uuid.uuid4()}"} if keyed else base_headers
             started = time.monotonic()
             try:
-                conn.request("POST", "/api/v1/wallet/top-ups/", body=body, headers=headers)
+                conn.request(method, url, body=body, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -135,7 +142,7 @@ def run_clients(port: int, token: str, clients: int, seconds: float, *, keyed: b
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 status = 0
-            if status == 201:
+            if status == expected:
                 ok[i] += 1
                 latencies[i].append(time.monotonic() - started)
             else:
@@ -260,6 +267,10 @@ def main() -> int:
     try:
         wait_for_port(port)
         run_clients(port, token, 4, 2)  # warm-up: connections, imports
+        baseline = {
+            clients: run_clients(port, token, clients, options.seconds, baseline=True)["rate"]
+            for clients in [int(n) for n in options.clients.split(",")]
+        }
         for mode in options.modes.split(","):
             for clients in [int(n) for n in options.clients.split(",")]:
                 api = run_clients(port, token, clients, options.seconds, keyed=mode == "keyed")
@@ -274,13 +285,16 @@ def main() -> int:
         f"run: {options.seconds}s each\n"
     )
     print(f"load average (1 min) at start: {load_at_start:.1f}, at end: {os.getloadavg()[0]:.1f}\n")
-    print("| mode | clients | top-ups/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| mode | clients | top-ups/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio "
+        "| GET /healthz/s | × /healthz |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for mode, clients, api in results:
         ratio = api["rate"] / pg[clients]
         print(
             f"| {mode} | {clients} | {api['rate']:.0f} | {api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['failed']} "
-            f"| {pg[clients]:.0f} | {ratio:.3f} |"
+            f"| {pg[clients]:.0f} | {ratio:.3f} | {baseline[clients]:.0f} | {api['rate'] / baseline[clients]:.2f} |"
         )
     audit = subprocess.run([PYTHON, "manage.py", "wallet_audit"], cwd=ROOT, env=env, capture_output=True, text=True)
     print("\n" + (audit.stdout + audit.stderr).strip())
