@@ -68,15 +68,3 @@ def rate_limit_hit(key: str, *, limit: int, period: int, now: float | None = Non
     index, retry_after = _window(period, time.time() if now is None else now)
     count = counter_incr(f"rl:{key}:{period}:{index}", timeout=period + 1)
     return RateLimitResult(allowed=count <= limit, count=count, limit=limit, retry_after=retry_after)
-
-
-def rate_limit_peek(key: str, *, limit: int, period: int, now: float | None = None) -> RateLimitResult:
-    """Read the current window without counting a hit."""
-    index, retry_after = _window(period, time.time() if now is None else now)
-    count = cache.get(f"rl:{key}:{period}:{index}", 0)
-    return RateLimitResult(allowed=count < limit, count=count, limit=limit, retry_after=retry_after)
-
-
-def rate_limit_reset(key: str, *, period: int, now: float | None = None) -> None:
-    index, _ = _window(period, time.time() if now is None else now)
-    cache.delete(f"rl:{key}:{period}:{index}")
