@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from config.errors import ServiceError
 from config.http import client_ip
-from smscodes.errors import SmsCooldown
+from smscodes.errors import SmsCooldown, SmsLimitExceeded
 from smscodes.services import sms_code_send
 
 
@@ -29,6 +29,14 @@ def send_code_from_form(request, *, phone: str, purpose: str) -> tuple[bool, str
             seconds,
         ) % {"seconds": seconds}
         return False, message, seconds
+    except SmsLimitExceeded as exc:
+        minutes = max(1, -(-int(exc.retry_after or 60) // 60))  # rounded up
+        message = ngettext(
+            "Too many codes were requested. Please try again in %(minutes)d minute.",
+            "Too many codes were requested. Please try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+        return False, message, 0
     except ServiceError as exc:
         message = str(exc.message)
         if exc.fields:  # a field error says more than the general message
