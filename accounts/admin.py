@@ -10,7 +10,7 @@ from accounts.admin_security import SecurityEventAdminMixin
 from accounts.avatars import avatar_remove
 from accounts.models import User
 from accounts.selectors import user_search_q
-from accounts.services import user_set_role
+from accounts.services import user_delete, user_set_role
 
 
 class PhoneOrUsernameRequired:
@@ -76,6 +76,13 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "username", "usable_password", "password1", "password2")}),
     )
+
+    def delete_model(self, request, obj):
+        user_delete(user=obj)  # the avatar files go too
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete(user=user)
 
     def _avatar_img(self, obj, side: int):
         if not obj.avatar:

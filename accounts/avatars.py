@@ -247,12 +247,13 @@ def _store(processed: ProcessedAvatar) -> tuple[str, str]:
     try:
         thumbnail = storage.save(f"{UPLOAD_DIR}/{key}.thumb.{OUTPUT_EXTENSION}", ContentFile(processed.thumbnail))
     except Exception:
-        _delete_files([picture])
+        avatar_files_delete([picture])
         raise
     return picture, thumbnail
 
 
-def _delete_files(names) -> None:
+def avatar_files_delete(names) -> None:
+    """Delete stored avatar files by name; a failure is logged, never raised (it runs after commits)."""
     storage = _storage()
     for name in names:
         if not name:
@@ -279,7 +280,7 @@ def _replace(*, user: User, picture: str, thumbnail: str) -> None:
         locked.avatar.name = picture
         locked.avatar_thumbnail.name = thumbnail
         locked.save(update_fields=["avatar", "avatar_thumbnail"])
-        transaction.on_commit(lambda: _delete_files(old), robust=True)
+        transaction.on_commit(lambda: avatar_files_delete(old), robust=True)
     user.avatar.name = picture
     user.avatar_thumbnail.name = thumbnail
 
@@ -300,7 +301,7 @@ def avatar_set(*, user: User, file: IO[bytes]) -> User:
     try:
         _replace(user=user, picture=picture, thumbnail=thumbnail)
     except BaseException:
-        _delete_files([picture, thumbnail])
+        avatar_files_delete([picture, thumbnail])
         raise
     return user
 

@@ -29,6 +29,7 @@ from accounts.errors import (
     RecentLoginRequired,
     UsernameTaken,
 )
+from accounts.avatars import avatar_files_delete
 from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
 from accounts.models import Gender, Role, SecurityEvent, User, username_validator
 from accounts.selectors import user_get_by_login
@@ -534,6 +535,18 @@ def user_deactivate(*, user: User, actor: User | None = None, client_ip: str = "
     user.is_active = False
     _revoke_tokens(user, extra_fields=("is_active",))
     _event(Kind.DEACTIVATED, user=user, client_ip=client_ip, user_agent=user_agent, **_actor(actor))
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete ``user``'s account; their avatar files go once that is committed.
+
+    Money history protects its owner: a user with wallet ledger entries
+    raises ``ProtectedError`` and nothing is deleted (the admin lists why).
+    """
+    files = [user.avatar.name, user.avatar_thumbnail.name]
+    user.delete()
+    transaction.on_commit(lambda: avatar_files_delete(files), robust=True)
 
 
 def _actor(actor: User | None) -> dict:

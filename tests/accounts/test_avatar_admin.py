@@ -61,3 +61,32 @@ def test_staff_who_may_only_view_cannot_remove_avatars(client, pictured):
     assert 'value="remove_avatars"' not in client.get("/admin/accounts/user/").content.decode()
     pictured.refresh_from_db()
     assert pictured.avatar and pictured.avatar_thumbnail
+
+
+def test_deleting_a_user_in_the_admin_deletes_their_avatar_files(client, pictured, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    boss = User.objects.create_superuser(username="boss", password="B0ss-pass-1")
+    client.force_login(boss)
+    names = [pictured.avatar.name, pictured.avatar_thumbnail.name]
+    assert all(default_storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/accounts/user/{pictured.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=pictured.pk).exists()
+    assert not any(default_storage.exists(name) for name in names)
+
+
+def test_bulk_delete_in_the_admin_deletes_avatar_files(client, pictured, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    boss = User.objects.create_superuser(username="boss", password="B0ss-pass-1")
+    client.force_login(boss)
+    names = [pictured.avatar.name, pictured.avatar_thumbnail.name]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/accounts/user/",
+            {"action": "delete_selected", "_selected_action": [pictured.pk], "post": "yes"},
+        )
+    assert response.status_code == 302
+    assert not any(default_storage.exists(name) for name in names)
