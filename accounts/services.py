@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.avatars import avatar_files_delete
 from accounts.errors import (
     AccountDisabled,
     AccountLocked,
@@ -29,7 +30,6 @@ from accounts.errors import (
     RecentLoginRequired,
     UsernameTaken,
 )
-from accounts.avatars import avatar_files_delete
 from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
 from accounts.models import Gender, Role, SecurityEvent, User, username_validator
 from accounts.selectors import user_get_by_login
