@@ -7,7 +7,6 @@ have no default, so a missing secret stops the process at start-up.
 """
 
 import secrets
-import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +19,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-# pytest (or `manage.py test`) runs with DEBUG off, like production, but must
-# not need production secrets: tests get a throwaway key and local hosts.
-TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+# The test suite runs with DEBUG off, like production, but must not need
+# production secrets: tests get a throwaway key and local hosts. It says so
+# explicitly (pyproject.toml's pytest `env` sets DJANGO_TESTING=1), so no
+# process becomes "a test" by merely importing pytest.
+TESTING = env.bool("DJANGO_TESTING", default=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
