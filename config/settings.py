@@ -278,7 +278,10 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Account service API",
-    "DESCRIPTION": "Phone-number accounts, SMS codes, profile and wallet. Contract: API.md.",
+    "DESCRIPTION": (
+        "Phone-number accounts, SMS codes, profile and wallet. The contract (routes, fields, status and "
+        "error codes; revision 2) is `docs/API.md` in the repository; this schema describes the same routes."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
