@@ -72,7 +72,7 @@ def username_clean(raw: str | None, *, user: User | None = None) -> str | None:
     if user is not None:
         taken = taken.exclude(pk=user.pk)
     if taken.exists():
-        raise UsernameTaken(fields={"username": [UsernameTaken.default_message]})
+        raise UsernameTaken()
     return username
 
 

@@ -46,12 +46,12 @@ def user_phone_change(
         authenticated_at is None
         or (timezone.now() - authenticated_at).total_seconds() > settings.ACCOUNTS_RECENT_LOGIN_SECONDS
     ):
-        raise RecentLoginRequired(fields={"password": [RecentLoginRequired.default_message]})
+        raise RecentLoginRequired()
     e164 = phone_parse(phone)
     if user.phone and str(user.phone) == e164:
         raise InvalidInput(fields={"phone": [_("This is already your phone number.")]})
     if User.objects.filter(phone=e164).exclude(pk=user.pk).exists():
-        raise PhoneTaken(fields={"phone": [PhoneTaken.default_message]})
+        raise PhoneTaken()
     e164 = code_consume(phone=e164, purpose=Purpose.CHANGE_PHONE, code=code, verification_token=verification_token)
     old_phone = str(user.phone) if user.phone else ""
     try:
@@ -68,5 +68,5 @@ def user_phone_change(
             )
     except IntegrityError:
         user.phone = old_phone or None
-        raise PhoneTaken(fields={"phone": [PhoneTaken.default_message]}) from None
+        raise PhoneTaken() from None
     return user

@@ -60,7 +60,7 @@ def user_register(
         password_validate_new(password, user=candidate, field="password")
     if e164:
         if User.objects.filter(phone=e164).exists():
-            raise PhoneTaken(fields={"phone": [PhoneTaken.default_message]})
+            raise PhoneTaken()
         e164 = code_consume(phone=e164, purpose=Purpose.REGISTER, code=code, verification_token=verification_token)
     try:
         with transaction.atomic():
@@ -69,9 +69,9 @@ def user_register(
             )
     except IntegrityError:
         if e164 and User.objects.filter(phone=e164).exists():
-            raise PhoneTaken(fields={"phone": [PhoneTaken.default_message]}) from None
+            raise PhoneTaken() from None
         if username and User.objects.filter(username__iexact=username).exists():
-            raise UsernameTaken(fields={"username": [UsernameTaken.default_message]}) from None
+            raise UsernameTaken() from None
         raise
     security_event_record(Kind.REGISTERED, user=user, client_ip=client_ip, user_agent=user_agent)
     return user
