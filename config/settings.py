@@ -254,7 +254,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
-    # Used by config.throttling.ScopedRateThrottle on the views that name a scope.
+    # Used by config.ratelimit.ScopedRateThrottle on the views that name a scope.
     "DEFAULT_THROTTLE_RATES": {
         "sms_send": env.str("THROTTLE_SMS_SEND", default="10/m"),
         "sms_verify": env.str("THROTTLE_SMS_VERIFY", default="30/m"),
