@@ -15,4 +15,5 @@ urlpatterns = [
     path("auth/password/change/", api.PasswordChangeApi.as_view(), name="api-auth-password-change"),
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("me/phone/", api.MePhoneApi.as_view(), name="api-me-phone"),
+    path("sms/codes/", api.SmsCodeSendApi.as_view(), name="sms-code-send"),
 ]

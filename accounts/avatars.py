@@ -19,14 +19,14 @@ import uuid
 from dataclasses import dataclass
 from typing import IO
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from accounts.errors import UnsupportedMediaType
+from accounts import conf
+from accounts.errors import UnsupportedImage
 from accounts.models import User
 from accounts.upload import file_too_large
 from config.errors import InvalidInput
@@ -104,7 +104,7 @@ def _webp_canvas_size(head: bytes) -> tuple[int, int] | None:
 def _check_dimensions(width: int, height: int) -> None:
     # Pillow's own bomb threshold caps ours: whatever Pillow would warn about
     # is refused here, before its warning could fire or a decoder could run.
-    limit = settings.AVATAR_MAX_PIXELS
+    limit = conf.avatar_max_pixels()
     if Image.MAX_IMAGE_PIXELS:
         limit = min(limit, Image.MAX_IMAGE_PIXELS)
     if width * height > limit:
@@ -143,10 +143,10 @@ def _open_header(file: IO[bytes]) -> Image.Image:
             logger.info("Avatar header rejected (%s): %r", name, exc)
             raise _corrupt() from exc
         if image.format not in (*ALLOWED_FORMATS, "MPO"):  # MPO: a JPEG with extra frames (phone cameras)
-            raise UnsupportedMediaType()
+            raise UnsupportedImage()
         _check_dimensions(*image.size)
         return image
-    raise UnsupportedMediaType()
+    raise UnsupportedImage()
 
 
 # --- The pipeline ---------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def avatar_process(file: IO[bytes]) -> ProcessedAvatar:
     (checked from the header, before decoding), less than 64×64, or a
     truncated/corrupt image.
     """
-    max_bytes = settings.AVATAR_MAX_BYTES
+    max_bytes = conf.avatar_max_bytes()
     if _file_size(file) > max_bytes:
         raise file_too_large(max_bytes)
 

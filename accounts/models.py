@@ -24,9 +24,6 @@ class Gender(models.TextChoices):
     MALE = "male", _("Male")
 
 
-# Support staff are put in this group; each role also has a group of its own.
-SUPPORT_GROUP = "support"
-
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.\-]{3,30}$",
     _("3 to 30 characters: letters, digits, and _ . -"),

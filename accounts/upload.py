@@ -15,11 +15,11 @@ Page views must install the handler before the CSRF check reads
 documented pattern for custom upload handlers).
 """
 
-from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from accounts import conf
 from accounts.errors import FileTooLarge
 
 # Multipart boundaries, part headers and the CSRF token field: generous, and
@@ -60,7 +60,7 @@ def limit_upload(request, *, max_bytes: int | None = None) -> LimitedUploadHandl
     Raises ``FileTooLarge`` when the declared length is already too big.
     After the body is parsed, call ``check_upload(handler)``.
     """
-    max_bytes = settings.AVATAR_MAX_BYTES if max_bytes is None else max_bytes
+    max_bytes = conf.avatar_max_bytes() if max_bytes is None else max_bytes
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

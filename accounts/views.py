@@ -1,7 +1,7 @@
 """Account pages: thin views over the same services as the API.
 
 Each view parses a form, calls one service and renders. A ``ServiceError`` is
-shown next to the field it concerns (``add_service_error``); success is a
+shown next to the field it concerns (``form_add_service_error``); success is a
 Django message and a redirect. Forms with a phone number carry the send-code
 control: without JavaScript its button submits the form with
 ``send_code``, and the view sends the code and re-renders the same form with
@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -29,21 +30,17 @@ from accounts.forms import (
     PhoneChangeForm,
     ProfileForm,
     SignupForm,
-    add_service_error,
 )
-from accounts.sessions import session_authenticated_at, session_login
+from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
+from accounts.sessions import session_login
 from config.errors import ServiceError
-from config.http import client_ip
+from config.forms import form_add_service_error
+from config.origin import Origin
+from smscodes.errors import SmsCooldown, SmsLimitExceeded
 from smscodes.models import Purpose
-from smscodes.views import send_code_from_form
 
 # Never let a code or a password reach an error report.
 _sensitive = sensitive_post_parameters("password", "new_password", "old_password", "code")
-
-
-def _origin(request: HttpRequest) -> dict:
-    """Who is asking, for the security events the services record."""
-    return {"client_ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500]}
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -58,6 +55,46 @@ def _next_url(request: HttpRequest) -> str:
 def _redirect_after_login(request: HttpRequest) -> HttpResponse:
     # HttpResponseRedirect, not redirect(): that would take ?next=home for a URL pattern name.
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def send_code_from_form(request: HttpRequest, *, phone: str, purpose: str) -> tuple[bool, str, int]:
+    """The send-code button of a page: ``phone_code_send``; returns (ok, message to show, seconds before a resend).
+
+    Never raises a domain error: its message is returned for the form instead.
+    """
+    try:
+        sent = services.phone_code_send(phone=phone or "", purpose=purpose, origin=Origin.from_request(request))
+    except SmsCooldown as exc:
+        seconds = int(exc.retry_after or 0)
+        message = ngettext(
+            "Please wait %(seconds)d second before asking for another code.",
+            "Please wait %(seconds)d seconds before asking for another code.",
+            seconds,
+        ) % {"seconds": seconds}
+        return False, message, seconds
+    except SmsLimitExceeded as exc:
+        minutes = max(1, -(-int(exc.retry_after or 60) // 60))  # rounded up
+        message = ngettext(
+            "Too many codes were requested. Please try again in %(minutes)d minute.",
+            "Too many codes were requested. Please try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+        return False, message, 0
+    except ServiceError as exc:
+        message = str(exc.message)
+        if exc.fields:  # a field error says more than the general message
+            message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or message
+        return False, message, 0
+    if not sent.resend_in:
+        return True, _("A code was sent to %(phone)s.") % {"phone": sent.phone}, 0
+    # Without JavaScript the button stays enabled (the server enforces the
+    # cooldown), so the page itself says how long to wait.
+    message = ngettext(
+        "A code was sent to %(phone)s. You can ask for another one in %(seconds)d second.",
+        "A code was sent to %(phone)s. You can ask for another one in %(seconds)d seconds.",
+        sent.resend_in,
+    ) % {"phone": sent.phone, "seconds": sent.resend_in}
+    return True, message, sent.resend_in
 
 
 def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
@@ -100,10 +137,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                     password=data["password"] or None,
                     username=data["username"] or None,
                     nickname=data["nickname"],
-                    **_origin(request),
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc)
+                form_add_service_error(form, exc)
             else:
                 session_login(request, user)
                 messages.success(request, _("Welcome! Your account has been created."))
@@ -129,13 +166,15 @@ def login(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 if method == "code":
-                    user = services.user_login_code(phone=data["phone"], code=data["code"], **_origin(request))
+                    user = services.user_login_code(
+                        phone=data["phone"], code=data["code"], origin=Origin.from_request(request)
+                    )
                 else:
                     user = services.user_login_password(
-                        login=data["login"], password=data["password"], **_origin(request)
+                        login=data["login"], password=data["password"], origin=Origin.from_request(request)
                     )
             except ServiceError as exc:
-                add_service_error(form, exc)
+                form_add_service_error(form, exc)
             else:
                 session_login(request, user)
                 return _redirect_after_login(request)
@@ -147,7 +186,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.user_logout(user=request.user, **_origin(request))
+        services.user_logout(user=request.user, origin=Origin.from_request(request))
         auth_logout(request)
         messages.success(request, _("You have logged out."))
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
@@ -163,10 +202,13 @@ def password_reset(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 user = services.user_password_reset(
-                    phone=data["phone"], code=data["code"], new_password=data["new_password"], **_origin(request)
+                    phone=data["phone"],
+                    code=data["code"],
+                    new_password=data["new_password"],
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc, fields={"password": "new_password"})
+                form_add_service_error(form, exc, fields={"password": "new_password"})
             else:
                 # Every older session and token is revoked; this browser starts afresh.
                 session_login(request, user)
@@ -194,7 +236,7 @@ def account(request: HttpRequest) -> HttpResponse:
                 if data:
                     services.user_profile_update(user=user, data=data)
             except ServiceError as exc:
-                add_service_error(form, exc)
+                form_add_service_error(form, exc)
             else:
                 messages.success(request, _("Your profile has been saved."))
                 return redirect("accounts:account")
@@ -210,6 +252,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
     user = request.user
     had_password = user.has_usable_password()
     if request.method == "POST":
+        authenticated_at = auth_time_after_password_change(
+            proved_old_password=had_password, previous=request_authenticated_at(request)
+        )
         form = PasswordChangeForm(request.POST, user=user)
         if form.is_valid():
             data = form.cleaned_data
@@ -218,13 +263,15 @@ def password_change(request: HttpRequest) -> HttpResponse:
                     user=user,
                     old_password=data.get("old_password") or None,
                     new_password=data["new_password"],
-                    **_origin(request),
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc, fields={"invalid_credentials": "old_password", "password": "new_password"})
+                form_add_service_error(
+                    form, exc, fields={"invalid_credentials": "old_password", "password": "new_password"}
+                )
             else:
-                # The change ends every other session; this one continues.
-                session_login(request, user)
+                # The change ends every other session; this one continues (as fresh as the proof given).
+                session_login(request, user, authenticated_at=authenticated_at)
                 messages.success(
                     request, _("Your password has been changed.") if had_password else _("Your password has been set.")
                 )
@@ -250,11 +297,11 @@ def phone_change(request: HttpRequest) -> HttpResponse:
                     phone=data["phone"],
                     code=data["code"],
                     password=data.get("password") or None,
-                    authenticated_at=session_authenticated_at(request),
-                    **_origin(request),
+                    authenticated_at=request_authenticated_at(request),
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc, fields={"invalid_credentials": "password"})
+                form_add_service_error(form, exc, fields={"invalid_credentials": "password"})
             else:
                 messages.success(request, _("Your phone number has been changed."))
                 return redirect("accounts:account")

@@ -90,3 +90,62 @@ class ServiceUnavailable(ServiceError):
     status = 503
     code = "service_unavailable"
     default_message = _("The service is temporarily unavailable.")
+
+
+# --- Errors the API exception handler answers for Django / DRF themselves ------------------
+# (one class per API code, so each message is written once and the OpenAPI
+# description is generated from the same classes).
+
+
+class NotAuthenticated(ServiceError):
+    status = 401
+    code = "not_authenticated"
+    default_message = _("Authentication credentials were not provided.")
+
+
+class TokenInvalid(ServiceError):
+    status = 401
+    code = "token_invalid"
+    default_message = _("The token is invalid, expired or revoked.")
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+    code = "permission_denied"
+    default_message = _("You do not have permission to do this.")
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+    default_message = _("Not found.")
+
+
+class MethodNotAllowed(ServiceError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = _("Method not allowed.")
+
+
+class NotAcceptable(ServiceError):
+    status = 406
+    code = "not_acceptable"
+    default_message = _("Cannot satisfy the Accept header.")
+
+
+class FileTooLarge(ServiceError):
+    status = 413
+    code = "file_too_large"
+    default_message = _("The file is too large.")
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = _("Unsupported media type.")
+
+
+class ServerError(ServiceError):
+    status = 500
+    code = "server_error"
+    default_message = _("An unexpected error occurred. Please try again later.")

@@ -23,7 +23,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     # Avatar pages and API routes together (paths written in full there).
     path("", include("accounts.avatar_urls")),
-    path("", include("smscodes.urls")),
     path("", include("wallet.urls")),
 ]
 # Uploaded media is served in development by accounts.avatar_urls (DEBUG only).
