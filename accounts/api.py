@@ -13,7 +13,8 @@ from typing import Any
 
 from django.contrib.auth import logout as django_logout
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,10 +24,12 @@ from accounts import services
 from accounts.errors import (
     AccountDisabled,
     AccountLocked,
+    FileTooLarge,
     InvalidCredentials,
     PasswordIncorrect,
     PhoneNotRegistered,
     PhoneTaken,
+    UnsupportedImage,
     UsernameTaken,
 )
 from accounts.models import User
@@ -49,7 +52,9 @@ from accounts.serializers import (
     TokenVerifyOutputSerializer,
     UserSerializer,
 )
+from accounts.services.avatar import avatar_remove, avatar_set
 from accounts.tokens import token_refresh, token_verify, tokens_issue
+from accounts.upload import check_upload, limit_upload
 from config.errors import InvalidInput, NotAuthenticated, RateLimited, TokenInvalid
 from config.openapi import error_responses
 from config.origin import Origin
@@ -378,3 +383,57 @@ class SmsCodeSendApi(_AnonymousApi):
         data.is_valid(raise_exception=True)
         sent = services.phone_code_send(**data.validated_data, origin=Origin.from_request(request))
         return Response(SmsCodeSendOutputSerializer(sent).data)
+
+
+# --- Avatar (docs/API.md, "The current user") -------------------------------------------
+
+
+class AvatarApi(APIView):
+    """``PUT/DELETE /api/v1/me/avatar/``: size gates from ``accounts.upload``, then one avatar service."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        avatar = serializers.FileField(allow_empty_file=False, use_url=False)
+
+    @extend_schema(
+        operation_id="me_avatar_set",
+        summary="Set the avatar",
+        tags=["me"],
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            200: UserSerializer,
+            **error_responses(
+                InvalidInput,
+                FileTooLarge,
+                UnsupportedImage,
+                RateLimited,
+                *AUTH_ERRORS,
+                notes={
+                    "validation_error": "corrupt image, too many pixels, too small",
+                    "file_too_large": "larger than AVATAR_MAX_BYTES",
+                    "unsupported_media_type": "not JPEG, PNG, WebP or GIF content",
+                    "rate_limited": "too many uploads (THROTTLE_AVATAR_UPLOAD, default 10/m)",
+                },
+            ),
+        },
+    )
+    def put(self, request: Request) -> Response:
+        # Before request.data: the body must not be read when it is too big.
+        handler = limit_upload(request._request)
+        serializer = self.InputSerializer(data=request.data)
+        check_upload(handler)
+        serializer.is_valid(raise_exception=True)
+        user = avatar_set(user=request.user, file=serializer.validated_data["avatar"])
+        return Response(UserSerializer(user, context={"request": request}).data)
+
+    # Only an upload costs CPU: removing an avatar is never refused.
+    @extend_schema(
+        operation_id="me_avatar_remove",
+        summary="Remove the avatar",
+        tags=["me"],
+        responses={204: None, **error_responses(*AUTH_ERRORS)},
+    )
+    def delete(self, request: Request) -> Response:
+        avatar_remove(user=request.user)
+        return Response(status=204)

@@ -1,3 +1,5 @@
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import FileTooLarge as FileTooLarge  # generic errors the account flows raise too
@@ -65,3 +67,8 @@ class UnsupportedImage(UnsupportedMediaType):
     """An avatar whose content is not one of the image types we decode."""
 
     default_message = _("Upload a JPEG, PNG, WebP or GIF image.")
+
+
+def file_too_large(max_bytes: int) -> FileTooLarge:
+    """FileTooLarge saying the limit ("The file is too large: at most 5.0 MB.")."""
+    return FileTooLarge(gettext("The file is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)})

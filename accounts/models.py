@@ -1,6 +1,6 @@
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
@@ -37,6 +37,11 @@ def avatar_upload_to(instance, filename):
     return f"avatars/{uuid.uuid4().hex}.{extension}"
 
 
+def role_group(role: str) -> Group:
+    """The group that carries ``role``'s permissions (created on first use)."""
+    return Group.objects.get_or_create(name=role)[0]
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -59,11 +64,11 @@ class UserManager(BaseUserManager):
         user = self.model(phone=phone, username=username, **extra_fields)
         # No password means "logs in by SMS code": an unusable hash, never "".
         user.set_password(password) if password else user.set_unusable_password()
-        from accounts.services import user_set_role  # services import this module
-
         with transaction.atomic(using=self._db):  # never a user without their role's group
             user.save(using=self._db)
-            user_set_role(user=user, role=user.role, new_user=True)
+            # A new user belongs to no group yet: joining the role's group is all
+            # there is to do (two queries). Role changes: accounts.services.user_set_role.
+            user.groups.add(role_group(user.role))
         return user
 
     def create_superuser(self, username=None, password=None, phone=None, **extra_fields):

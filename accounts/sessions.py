@@ -23,6 +23,9 @@ from django.http import HttpRequest, HttpResponse
 
 SESSION_AUTH_TIME_KEY = "_auth_time"
 SESSION_STARTED_KEY = "_started_at"
+# The error of the last avatar upload, shown once in the avatar block of /account/
+# (set by accounts.views, read and cleared by the ``avatar_error`` template tag).
+AVATAR_ERROR_SESSION_KEY = "avatar_error"
 
 
 def session_login(request: HttpRequest, user: Any, *, authenticated_at: datetime.datetime | None = None) -> None:

@@ -16,19 +16,13 @@ documented pattern for custom upload handlers).
 """
 
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
 
 from accounts import conf
-from accounts.errors import FileTooLarge
+from accounts.errors import file_too_large
 
 # Multipart boundaries, part headers and the CSRF token field: generous, and
 # still far below anything that matters for memory.
 ENVELOPE_BYTES = 64 * 1024
-
-
-def file_too_large(max_bytes: int) -> FileTooLarge:
-    return FileTooLarge(_("The file is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)})
 
 
 class LimitedUploadHandler(FileUploadHandler):

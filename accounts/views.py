@@ -12,14 +12,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.static import serve
 
 from accounts import services
 from accounts.forms import (
@@ -32,8 +35,10 @@ from accounts.forms import (
     SignupForm,
 )
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
-from accounts.sessions import session_login
-from config.errors import ServiceError
+from accounts.services.avatar import avatar_remove, avatar_set
+from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_login
+from accounts.upload import LimitedUploadHandler, check_upload, limit_upload
+from config.errors import InvalidInput, ServiceError
 from config.forms import form_add_service_error
 from config.origin import Origin
 from smscodes.errors import SmsCooldown, SmsLimitExceeded
@@ -308,3 +313,86 @@ def phone_change(request: HttpRequest) -> HttpResponse:
     else:
         form = PhoneChangeForm(user=user)
     return _render(request, "accounts/phone_change.html", {"form": form, "send_code": send_code})
+
+
+# --- Avatar (the form in /account/; the pipeline is accounts.avatar_pipeline) -------------------
+
+
+def _back_to_account(request: HttpRequest, *, error: object = None) -> HttpResponse:
+    """Every avatar post ends on /account/, a refusal with its error next to the avatar form.
+
+    A redirect even when the upload is refused: a browser never refills a
+    file input, so showing the form again elsewhere would keep nothing the
+    person chose, while /account/ is where they started. The fragment scrolls
+    a phone screen to the error.
+    """
+    if error is None:
+        return redirect("accounts:account")
+    request.session[AVATAR_ERROR_SESSION_KEY] = str(error)
+    return redirect(reverse("accounts:account") + "#avatar")
+
+
+@csrf_exempt  # the CSRF check runs in _avatar_upload, once the size-limiting handler is in place
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def avatar_upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":  # e.g. back from the login page after the session expired
+        return _back_to_account(request)
+    try:
+        handler = limit_upload(request)
+    except ServiceError as exc:  # declared too big: answered without reading the body
+        return _back_to_account(request, error=exc.message)
+    return _avatar_upload(request, handler)
+
+
+@csrf_protect
+def _avatar_upload(request: HttpRequest, handler: LimitedUploadHandler) -> HttpResponse:
+    try:
+        file = request.FILES.get("avatar")  # parsed through the handler
+        check_upload(handler)
+        if file is None:
+            message = _("Choose an image to upload.")
+            raise InvalidInput(message, fields={"avatar": [message]})
+        avatar_set(user=request.user, file=file)
+    except ServiceError as exc:
+        return _back_to_account(request, error=exc.message)
+    messages.success(request, _("Your avatar has been updated."))
+    return _back_to_account(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def avatar_delete(request: HttpRequest) -> HttpResponse:
+    avatar_remove(user=request.user)
+    messages.success(request, _("Your avatar has been removed."))
+    return _back_to_account(request)
+
+
+# --- Media in development ---------------------------------------------------------------
+
+# What we store is WebP; the rest covers files stored by earlier versions.
+_MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """``MEDIA_URL`` with ``DJANGO_DEBUG`` on; production serves media elsewhere (README, "Avatars").
+
+    The content type comes from our own table, never from a guess: an
+    image type for images, anything else is a download. ``nosniff`` and a
+    sandboxing CSP keep a browser from treating a file as a page.
+    """
+    if not settings.DEBUG:
+        raise Http404
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    if response.status_code == 200:
+        content_type = _MEDIA_TYPES.get(path.rsplit(".", 1)[-1].lower())
+        if content_type:
+            response["Content-Type"] = content_type
+        else:
+            response["Content-Type"] = "application/octet-stream"
+            response["Content-Disposition"] = "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

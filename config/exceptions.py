@@ -124,5 +124,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return error_response(error)
 
 
+def error_json(error: ServiceError) -> JsonResponse:
+    """The error body as a plain Django response, for code outside DRF (middleware, handler404…)."""
+    response = JsonResponse(error.as_dict(), status=error.status, json_dumps_params={"ensure_ascii": False})
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def json_error(status: int, code: str, message: Any) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False})

@@ -3,11 +3,10 @@
 The staff member acting is ``origin.actor``; the event records who it was.
 """
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.lockout import lockout_clear, lockout_key
-from accounts.models import Role, User
+from accounts.models import Role, User, role_group
 from accounts.services.common import Kind, actor_detail, security_event_record, user_tokens_revoke
 from config.origin import Origin
 
@@ -17,13 +16,14 @@ def user_set_role(*, user: User, role: str, new_user: bool = False) -> User:
 
     Permissions follow roles through groups, so the two must never disagree.
     ``new_user``: the user was just created and belongs to no group yet, so
-    there is nothing to leave (``UserManager.create_user``: two queries, the
-    group and the membership). Raises ValueError for an unknown role. Callers
-    check the ``accounts.change_user_role`` permission of whoever asked.
+    there is nothing to leave (what ``UserManager.create_user`` does itself:
+    two queries, the group and the membership). Raises ValueError for an
+    unknown role. Callers check the ``accounts.change_user_role`` permission
+    of whoever asked.
     """
     if role not in Role.values:
         raise ValueError(f"Unknown role: {role!r}")
-    group = Group.objects.get_or_create(name=role)[0]
+    group = role_group(role)
     if new_user:
         user.groups.add(group)
         return user

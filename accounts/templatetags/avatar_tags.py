@@ -2,7 +2,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 
 from accounts import conf
-from accounts.avatar_views import AVATAR_ERROR_SESSION_KEY
+from accounts.sessions import AVATAR_ERROR_SESSION_KEY
 
 register = template.Library()
 
