@@ -68,7 +68,7 @@ def test_counter_on_redis_is_one_round_trip_and_expires():
 
 
 @pytest.mark.django_db
-def test_sms_send_endpoint_is_throttled_per_ip(api_client, settings):
+def test_sms_send_endpoint_is_throttled_per_ip(frozen_clock, api_client, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"sms_send": "2/m"}}
     for _ in range(2):
         response = api_client.post("/api/v1/sms/codes/", {"phone": "12", "purpose": "login"}, REMOTE_ADDR="10.0.0.1")
