@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.phones import phone_to_e164
+
 MAX_CODE_TTL = 600
 
 
@@ -59,8 +61,6 @@ def test_numbers() -> dict[str, str]:
         return raw
     if _test_numbers_cache[0] == raw:
         return _test_numbers_cache[1]
-    from config.phones import phone_to_e164
-
     parsed: dict[str, str] = {}
     for item in raw.split(","):
         if not item.strip():
