@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import ServiceError
+from config.origin import Origin
 from wallet import lock_objects
 from wallet.channels import channel_get
 from wallet.channels.base import (
@@ -125,6 +126,11 @@ def wallet_get(*, user: Person) -> WalletState:
     )
 
 
+def _origin_record(origin: Origin | None) -> dict[str, str]:
+    """What a journal entry keeps of who asked (the actor is its own column)."""
+    return {"ip": origin.ip, "user_agent": origin.user_agent} if origin is not None else {}
+
+
 # --- Shared checks -----------------------------------------------------------------------
 
 
@@ -216,7 +222,9 @@ def _ledger_change(
     Owns its transaction so that a lost idempotency race is rolled back and
     answered with the winner's entry.
     """
-    fingerprint = _fingerprint(kind=kind, amount=amount, **{k: v for k, v in entry.items() if k != "actor"})
+    fingerprint = _fingerprint(
+        kind=kind, amount=amount, **{k: v for k, v in entry.items() if k not in ("actor", "origin")}
+    )
     try:
         with transaction.atomic():
             wallet = lock_objects.wallet_account_lock(user=user)
@@ -252,7 +260,12 @@ def _ledger_change(
 
 
 def wallet_pay(
-    *, user: Person, amount: Decimal, description: str = "", idempotency_key: str | None = None
+    *,
+    user: Person,
+    amount: Decimal,
+    description: str = "",
+    idempotency_key: str | None = None,
+    origin: Origin | None = None,
 ) -> LedgerResult:
     """Debit ``amount`` from ``user``'s wallet to the payments revenue account, atomically.
 
@@ -274,6 +287,7 @@ def wallet_pay(
         idempotency_key=key,
         reference="",
         description=description,
+        origin=_origin_record(origin),
     )
 
 
@@ -324,7 +338,7 @@ def top_up_create(
     channel: str,
     method: str = "",
     idempotency_key: str | None = None,
-    client_ip: str = "",
+    origin: Origin | None = None,
 ) -> TopUpResult:
     """Create a pending top-up of ``amount`` through ``channel`` and ask the channel for a trade.
 
@@ -401,7 +415,7 @@ def top_up_create(
                 method=method,
                 description=_("Wallet top-up"),
                 expires_at=top_up.expires_at,
-                client_ip=client_ip,
+                client_ip=origin.ip if origin is not None else "",
             )
         )
     except ChannelError as exc:
