@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.errors import AccountLocked
+from config import metrics
 from config.errors import RateLimited
 from config.ratelimit import counter_incr, parse_rate, rate_limit_hit
 
@@ -61,6 +62,7 @@ def lockout_record_failure(key: str) -> bool:
     if count >= settings.ACCOUNTS_LOGIN_MAX_FAILURES:
         cache.set(_lock_key(key), time.time() + window, timeout=window)
         cache.delete(fail_key)
+        metrics.login_locked_out()
         return True
     return False
 
@@ -76,4 +78,5 @@ def login_ip_throttle(client_ip: str) -> None:
     limit, period = parse_rate(settings.ACCOUNTS_LOGIN_IP_RATE)
     result = rate_limit_hit(f"login-ip:{client_ip}", limit=limit, period=period)
     if not result.allowed:
+        metrics.login_attempted(method="password", outcome="rate_limited")
         raise RateLimited(retry_after=result.retry_after)

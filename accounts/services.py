@@ -34,6 +34,7 @@ from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_
 from accounts.models import Gender, Role, SecurityEvent, User, username_validator
 from accounts.selectors import user_get_by_login
 from accounts.tokens import access_deny, refresh_revoke
+from config import metrics
 from config.errors import InvalidInput, ServiceError
 from config.phones import looks_like_phone, phone_to_e164
 
@@ -122,6 +123,7 @@ def _login_succeeded(user: User, *, method: str, client_ip: str, user_agent: str
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
     _event(Kind.LOGIN_SUCCEEDED, user=user, client_ip=client_ip, user_agent=user_agent, method=method)
+    metrics.login_attempted(method=method, outcome="succeeded")
 
 
 def _revoke_tokens(user: User, *, extra_fields: tuple[str, ...] = ()) -> None:
@@ -247,6 +249,7 @@ def user_login_password(*, login: str, password: str, client_ip: str = "", user_
         lockout_check(key)
     except AccountLocked:
         _event(Kind.LOGIN_LOCKED, user=user, login=normalised, client_ip=client_ip, user_agent=user_agent)
+        metrics.login_attempted(method="password", outcome="locked")
         raise
     if user is not None and user.has_usable_password():
         valid = user.check_password(password)
@@ -266,6 +269,7 @@ def user_login_password(*, login: str, password: str, client_ip: str = "", user_
             reason=reason,
             locked=locked,
         )
+        metrics.login_attempted(method="password", outcome="failed")
         raise InvalidCredentials()
     if not user.is_active:
         _event(
@@ -276,6 +280,7 @@ def user_login_password(*, login: str, password: str, client_ip: str = "", user_
             user_agent=user_agent,
             reason="disabled",
         )
+        metrics.login_attempted(method="password", outcome="disabled")
         raise AccountDisabled()
     lockout_clear(key)
     _login_succeeded(user, method="password", client_ip=client_ip, user_agent=user_agent)
@@ -298,15 +303,18 @@ def user_login_code(
     e164 = _phone_e164(phone)
     user = User.objects.filter(phone=e164).first()
     if user is None:
+        metrics.login_attempted(method="code", outcome="failed")
         raise PhoneNotRegistered()
     origin = {"user": user, "login": e164, "client_ip": client_ip, "user_agent": user_agent, "method": "code"}
     try:
         _verification_consume(phone=e164, purpose=PURPOSE_LOGIN, code=code, verification_token=verification_token)
     except ServiceError as exc:
         _event(Kind.LOGIN_FAILED, reason=exc.code, **origin)
+        metrics.login_attempted(method="code", outcome="failed")
         raise
     if not user.is_active:
         _event(Kind.LOGIN_FAILED, reason="disabled", **origin)
+        metrics.login_attempted(method="code", outcome="disabled")
         raise AccountDisabled()
     _login_succeeded(user, method="code", client_ip=client_ip, user_agent=user_agent)
     return user

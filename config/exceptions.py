@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from config.errors import ServiceError
+from config.faults import RETRY_AFTER, api_unavailable_body, dependency_failed, outage_record
 
 logger = logging.getLogger("config.errors")
 
@@ -104,6 +105,11 @@ def api_exception_handler(exc, context):  # noqa: C901 - one flat mapping is eas
     if isinstance(exc, drf.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
         return _response(exc.status_code, error_body(code, exc.detail))
+
+    dependency = dependency_failed(exc)
+    if dependency is not None:  # Redis or PostgreSQL unreachable: fail closed, not with a 500
+        outage_record(dependency, exc)
+        return _response(503, api_unavailable_body(), {"Retry-After": str(RETRY_AFTER)})
 
     # Anything else is a bug: log it with its traceback, answer without one.
     logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__ if context else "?")

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.exceptions import json_error
+from config.faults import outage_response_for_current_exception
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A dependency outage raised inside a middleware (a session read from the
+    # cache…) reaches here rather than a view's handler: it is still a 503.
+    outage = outage_response_for_current_exception(request)
+    if outage is not None:
+        return outage
     if request.path.startswith("/api/"):
         return json_error(500, "server_error", _("An unexpected error occurred. Please try again later."))
     from django.views.defaults import server_error

@@ -1,0 +1,49 @@
+"""Error reports to Sentry, when ``SENTRY_DSN`` is set (nothing at all otherwise).
+
+What an event may carry is decided here, not in Sentry's project settings:
+
+- ``send_default_pii=False``: no user e-mail, IP, cookies;
+- ``max_request_body_size="never"``: request bodies (passwords, codes,
+  payment notifications) are never attached;
+- ``include_local_variables=False``: a frame's locals would hold the very
+  phone numbers, codes and tokens being handled;
+- ``before_send`` (and ``before_send_transaction``, ``before_breadcrumb``)
+  pass everything that remains — messages, exception texts, headers, query
+  strings, breadcrumbs from log lines — through ``config.redact``.
+
+The event is tagged with the ``request_id`` of ``config.logs`` so a report
+leads to its log lines.
+"""
+
+from __future__ import annotations
+
+import sentry_sdk
+from sentry_sdk.integrations.django import DjangoIntegration
+
+from config.redact import redact
+
+
+def event_scrub(event: dict, hint: dict | None = None) -> dict:
+    """``before_send``: the event with phone numbers masked and secrets dropped."""
+    return redact(event)
+
+
+def breadcrumb_scrub(crumb: dict, hint: dict | None = None) -> dict:
+    return redact(crumb)
+
+
+def sentry_init(*, dsn: str, environment: str = "", release: str = "", traces_sample_rate: float = 0.0) -> None:
+    """Start reporting to ``dsn``. Called from settings only when ``SENTRY_DSN`` is set."""
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment or None,
+        release=release or None,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        traces_sample_rate=traces_sample_rate,
+        before_send=event_scrub,
+        before_send_transaction=event_scrub,
+        before_breadcrumb=breadcrumb_scrub,
+    )
