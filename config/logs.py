@@ -103,6 +103,14 @@ def formatter_processors(*, json: bool) -> list:
     ]
 
 
+def structured_formatter(*, json: bool) -> logging.Formatter:
+    """The formatter every handler uses (``LOGGING``; tests attach it to capture what production would print)."""
+    return structlog.stdlib.ProcessorFormatter(
+        processors=formatter_processors(json=json),
+        foreign_pre_chain=[*_shared_processors(), structlog.stdlib.ExtraAdder()],
+    )
+
+
 def logging_config(*, json: bool, level: str) -> dict:
     """The ``LOGGING`` setting; also configures structlog for ``structlog.get_logger()`` callers."""
     structlog.configure(
@@ -120,13 +128,7 @@ def logging_config(*, json: bool, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {
-            "structured": {
-                "()": structlog.stdlib.ProcessorFormatter,
-                "processors": formatter_processors(json=json),
-                "foreign_pre_chain": [*_shared_processors(), structlog.stdlib.ExtraAdder()],
-            }
-        },
+        "formatters": {"structured": {"()": structured_formatter, "json": json}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {

@@ -19,12 +19,22 @@ from __future__ import annotations
 
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.logging import ignore_logger
 
 from config.redact import redact
 
 
 def event_scrub(event: dict, hint: dict | None = None) -> dict:
     """``before_send``: the event with phone numbers masked and secrets dropped."""
+    logentry = event.get("logentry")
+    if isinstance(logentry, dict) and logentry.get("params"):
+        # A log call's arguments one by one ("%s", "135791") have no shape to
+        # recognise a code by; the formatted text has ("code 135791").
+        try:
+            logentry.setdefault("formatted", logentry.get("message", "") % tuple(logentry["params"]))
+        except (TypeError, ValueError):
+            logentry.setdefault("formatted", logentry.get("message", ""))
+        logentry.pop("params")
     return redact(event)
 
 
@@ -34,6 +44,8 @@ def breadcrumb_scrub(crumb: dict, hint: dict | None = None) -> dict:
 
 def sentry_init(*, dsn: str, environment: str = "", release: str = "", traces_sample_rate: float = 0.0) -> None:
     """Start reporting to ``dsn``. Called from settings only when ``SENTRY_DSN`` is set."""
+    # The per-request log line repeats what the exception's event already says.
+    ignore_logger("config.request")
     sentry_sdk.init(
         dsn=dsn,
         environment=environment or None,
