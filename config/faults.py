@@ -75,6 +75,7 @@ def unavailable_response(request) -> HttpResponse:
     The page is rendered without a request context: context processors may
     need the very session or user that could not be loaded.
     """
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(api_unavailable_body(), status=503, json_dumps_params={"ensure_ascii": False})
     else:

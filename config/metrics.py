@@ -195,8 +195,13 @@ class MetricsMiddleware:
 # --- database -------------------------------------------------------------------------------
 
 
-def _db_wrapper(alias: str):
-    def wrapper(execute, sql, params, many, context):
+class _DbTimer:
+    """An ``execute_wrapper``: counts and times each statement of one connection."""
+
+    def __init__(self, alias: str):
+        self.alias = alias
+
+    def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -204,16 +209,13 @@ def _db_wrapper(alias: str):
             outcome = "ok"
             return result
         finally:
-            DB_QUERIES.labels(alias, outcome).inc()
-            DB_DURATION.labels(alias).observe(time.perf_counter() - started)
-
-    wrapper.is_metrics_wrapper = True
-    return wrapper
+            DB_QUERIES.labels(self.alias, outcome).inc()
+            DB_DURATION.labels(self.alias).observe(time.perf_counter() - started)
 
 
 def _db_instrument(connection) -> None:
-    if not any(getattr(w, "is_metrics_wrapper", False) for w in connection.execute_wrappers):
-        connection.execute_wrappers.append(_db_wrapper(connection.alias))
+    if not any(isinstance(wrapper, _DbTimer) for wrapper in connection.execute_wrappers):
+        connection.execute_wrappers.append(_DbTimer(connection.alias))
 
 
 def _on_connection_created(sender, connection, **kwargs) -> None:

@@ -17,14 +17,17 @@ leads to its log lines.
 
 from __future__ import annotations
 
+from typing import cast
+
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.integrations.logging import ignore_logger
+from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 from config.redact import redact
 
 
-def event_scrub(event: dict, hint: dict | None = None) -> dict:
+def event_scrub(event: Event, hint: Hint | None = None) -> Event:
     """``before_send``: the event with phone numbers masked and secrets dropped."""
     logentry = event.get("logentry")
     if isinstance(logentry, dict) and logentry.get("params"):
@@ -35,11 +38,11 @@ def event_scrub(event: dict, hint: dict | None = None) -> dict:
         except (TypeError, ValueError):
             logentry.setdefault("formatted", logentry.get("message", ""))
         logentry.pop("params")
-    return redact(event)
+    return cast(Event, redact(event))
 
 
-def breadcrumb_scrub(crumb: dict, hint: dict | None = None) -> dict:
-    return redact(crumb)
+def breadcrumb_scrub(crumb: Breadcrumb, hint: BreadcrumbHint | None = None) -> Breadcrumb:
+    return cast(Breadcrumb, redact(crumb))
 
 
 def sentry_init(*, dsn: str, environment: str = "", release: str = "", traces_sample_rate: float = 0.0) -> None:

@@ -7,7 +7,6 @@ have no default, so a missing secret stops the process at start-up.
 """
 
 import secrets
-import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +24,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-# pytest (or `manage.py test`) runs with DEBUG off, like production, but must
-# not need production secrets: tests get a throwaway key and local hosts.
-TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+# The test suite runs with DEBUG off, like production, but must not need
+# production secrets: tests get a throwaway key and local hosts. It says so
+# explicitly (pyproject.toml's pytest `env` sets DJANGO_TESTING=1), so no
+# process becomes "a test" by merely importing pytest.
+TESTING = env.bool("DJANGO_TESTING", default=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -194,6 +195,9 @@ ACCOUNTS_PHONE_REQUIRED = env.bool("ACCOUNTS_PHONE_REQUIRED", default=True)
 ACCOUNTS_LOGIN_MAX_FAILURES = env.int("ACCOUNTS_LOGIN_MAX_FAILURES", default=5)
 ACCOUNTS_LOCKOUT_SECONDS = env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900)
 ACCOUNTS_LOGIN_IP_RATE = env.str("ACCOUNTS_LOGIN_IP_RATE", default="30/m")
+# Failed logins per account, then the lockout, as one rate ("5/15m"); when set it
+# replaces ACCOUNTS_LOGIN_MAX_FAILURES / ACCOUNTS_LOCKOUT_SECONDS.
+ACCOUNTS_LOCKOUT_RATE = env.str("ACCOUNTS_LOCKOUT_RATE", default="")
 # A phone change needs a login this recent, or the current password.
 ACCOUNTS_RECENT_LOGIN_SECONDS = env.int("ACCOUNTS_RECENT_LOGIN_SECONDS", default=600)
 
@@ -222,6 +226,11 @@ SMS_PHONE_HOURLY_LIMIT = env.int("SMS_PHONE_HOURLY_LIMIT", default=5)
 SMS_PHONE_DAILY_LIMIT = env.int("SMS_PHONE_DAILY_LIMIT", default=10)
 SMS_IP_HOURLY_LIMIT = env.int("SMS_IP_HOURLY_LIMIT", default=20)
 SMS_DAILY_LIMIT = env.int("SMS_DAILY_LIMIT", default=10_000)
+# The same caps in the rate syntax of config.ratelimit ("5/h,10/d"); when set they
+# replace the four counts above, which keep working on their own.
+SMS_PHONE_RATES = env.list("SMS_PHONE_RATES", default=[])
+SMS_IP_RATES = env.list("SMS_IP_RATES", default=[])
+SMS_GLOBAL_RATES = env.list("SMS_GLOBAL_RATES", default=[])
 # "+8613800000001:246810,+8613800000002:135790": fixed codes, never sent.
 SMS_TEST_NUMBERS = env.str("SMS_TEST_NUMBERS", default="")
 # Provider adapters (SMS_BACKEND=aliyun|tencent|twilio); templates per purpose as
@@ -270,7 +279,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
-    # Used by config.throttling.ScopedRateThrottle on the views that name a scope.
+    # Used by config.ratelimit.ScopedRateThrottle on the views that name a scope.
     "DEFAULT_THROTTLE_RATES": {
         "sms_send": env.str("THROTTLE_SMS_SEND", default="10/m"),
         "sms_verify": env.str("THROTTLE_SMS_VERIFY", default="30/m"),
@@ -294,7 +303,10 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Account service API",
-    "DESCRIPTION": "Phone-number accounts, SMS codes, profile and wallet. Contract: API.md.",
+    "DESCRIPTION": (
+        "Phone-number accounts, SMS codes, profile and wallet. The contract (routes, fields, status and "
+        "error codes; revision 2) is `docs/API.md` in the repository; this schema describes the same routes."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

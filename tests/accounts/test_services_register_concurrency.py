@@ -8,6 +8,8 @@ from django.db import connection
 from accounts import services
 from accounts.errors import PhoneTaken
 from accounts.models import User
+from accounts.services import register as register_flow
+from config.origin import Origin
 
 PHONE = "+8613800138000"
 
@@ -20,16 +22,16 @@ def test_concurrent_registrations_of_one_number_make_one_account(monkeypatch):
     # see PhoneTaken, not a 500.
     barrier = threading.Barrier(2, timeout=10)
 
-    def consume(*, phone, purpose, code, verification_token):
+    def consume(*, phone, purpose, code, verification_token, origin):
         barrier.wait()
         return phone
 
-    monkeypatch.setattr(services, "_verification_consume", consume)
+    monkeypatch.setattr(register_flow, "code_consume", consume)
     results: list = []
 
     def register(nickname):
         try:
-            services.user_register(phone=PHONE, code="123456", nickname=nickname)
+            services.user_register(phone=PHONE, code="123456", nickname=nickname, origin=Origin.system())
             results.append("created")
         except PhoneTaken:
             results.append("phone_taken")

@@ -14,7 +14,9 @@ from tests.faults.servers import Timeline
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-SLOW = 2.5
+# An outage answer may wait for one 2-second socket timeout (a hung Redis), never two;
+# the rest is room for a loaded CI machine.
+SLOW = 3.5
 
 
 def _terminate_app_connections() -> int:
@@ -75,7 +77,7 @@ def test_postgres_connections_cut_then_unreachable_answers_503_and_recovers(stac
     assert steps.call("GET /readyz", "GET", "/readyz").status_code == 200
     print("\nPostgreSQL faults, step by step:\n" + steps.render())
 
-    assert max(took for *_, took in steps.rows) < SLOW
+    assert max(took for _, _, answer, took in steps.rows if answer.startswith("503")) < SLOW
     log = served_app.log()
     assert '"status": 500' not in log and "Internal Server Error" not in log
     assert '"dependency": "database"' in log
