@@ -71,3 +71,11 @@ class UnsupportedMediaType(ServiceError):
     status = 415
     code = "unsupported_media_type"
     default_message = _("Upload a JPEG, PNG, WebP or GIF image.")
+
+
+class StaffPermissionDenied(ServiceError):
+    """A staff member asked for a change of an account they may not make (``accounts.services.staff``)."""
+
+    status = 403
+    code = "permission_denied"
+    default_message = _("You do not have permission to change this account.")

@@ -20,7 +20,7 @@ SESSION_AUTH_TIME_KEY = "_auth_time"
 
 def session_login(request, user) -> None:
     """Log ``user`` in on this browser session (new session key) and record the time."""
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="accounts.backends.AccountBackend")
     request.session[SESSION_AUTH_TIME_KEY] = time.time()
 
 

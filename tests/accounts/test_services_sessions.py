@@ -56,16 +56,16 @@ def test_revocations_end_browser_sessions(revoke):
     if revoke == "password_change":
         services.user_password_change(user=user, old_password=PASSWORD, new_password="Blue-Kettle-42")
     elif revoke == "revoke_all":
-        services.user_revoke_all_sessions(user=user)
+        services.user_revoke_all_sessions(user=user, actor=None)
     else:
-        services.user_deactivate(user=user)
+        services.user_deactivate(user=user, actor=None)
     assert_api_error(browser.get("/api/v1/me/"), 401, "not_authenticated")
 
 
 def test_deactivation_refuses_older_tokens_as_invalid():
     user = UserFactory(phone="+8613900000000")
     tokens = APIClient().post("/api/v1/auth/login/", {"login": "13900000000", "password": PASSWORD}).json()["tokens"]
-    services.user_deactivate(user=user)
+    services.user_deactivate(user=user, actor=None)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert_api_error(client.get("/api/v1/me/"), 401, "token_invalid")
@@ -79,7 +79,7 @@ def test_session_without_a_recorded_login_time_ends_on_revocation():
     browser = Client()
     browser.force_login(user)
     assert browser.get("/api/v1/me/").status_code == 200
-    services.user_revoke_all_sessions(user=user)
+    services.user_revoke_all_sessions(user=user, actor=None)
     assert_api_error(browser.get("/api/v1/me/"), 401, "not_authenticated")
 
 
@@ -98,7 +98,7 @@ def test_unlock_service_lifts_the_lockout(settings):
     with pytest.raises(AccountLocked) as locked:
         services.user_login_password(login="13900000000", password=PASSWORD)
     assert locked.value.retry_after >= 1
-    services.user_unlock(user=user)
+    services.user_unlock(user=user, actor=None)
     assert services.user_login_password(login="13900000000", password=PASSWORD) == user
 
 
