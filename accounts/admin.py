@@ -10,7 +10,6 @@ call their services too. ``/admin/login/`` authenticates through
 it refused.
 """
 
-import time
 from typing import Any
 
 from django import forms
@@ -28,10 +27,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_security import SecurityEventAdminMixin, origin_of, report_skipped
+from accounts.admin_security import SecurityEventAdminMixin, report_skipped
 from accounts.backends import authentication_refusal
 from accounts.errors import InvalidCredentials, StaffPermissionDenied
-from accounts.forms import add_service_error
 from accounts.models import User
 from accounts.selectors import user_search_q
 from accounts.services.staff import (
@@ -47,8 +45,10 @@ from accounts.services.staff import (
     user_set_role,
     user_update_by_staff,
 )
-from accounts.sessions import SESSION_AUTH_TIME_KEY
+from accounts.sessions import session_keep_after_revocation
 from config.errors import ServiceError
+from config.forms import form_add_service_error
+from config.origin import Origin
 
 
 class AdminLoginForm(AdminAuthenticationForm):
@@ -65,7 +65,7 @@ class AdminLoginForm(AdminAuthenticationForm):
             refusal = authentication_refusal(self.request)
             if refusal is None or isinstance(refusal, InvalidCredentials):
                 raise
-            add_service_error(self, refusal)
+            form_add_service_error(self, refusal)
             return self.cleaned_data
 
 
@@ -91,7 +91,8 @@ class UserCreationForm(PhoneOrUsernameRequired, AdminUserCreationForm):
 class UserChangeForm(DjangoUserChangeForm):
     """The fields of a user; the staff service checks what changed before the admin saves it."""
 
-    actor: User | None = None  # the staff member; set per request by UserAdmin.get_form
+    # Who is asking (the staff member is its actor); set per request by UserAdmin.get_form.
+    origin: Origin = Origin.system()
 
     class Meta:
         model = User
@@ -118,7 +119,9 @@ class UserChangeForm(DjangoUserChangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         password = self.fields.get("password")
-        if password is not None and not staff_may(actor=self.actor, target=self.instance, permission=PERM_PASSWORD):
+        if password is not None and not staff_may(
+            actor=self.origin.actor, target=self.instance, permission=PERM_PASSWORD
+        ):
             password.help_text = ""  # no link to a page that would answer 403
 
     def staff_changes(self) -> dict[str, Any]:
@@ -133,9 +136,9 @@ class UserChangeForm(DjangoUserChangeForm):
         if not self.errors:
             # Before the admin saves, while self.instance still holds the stored values.
             try:
-                user_changes_check(user=self.instance, actor=self.actor, changes=self.staff_changes())
+                user_changes_check(user=self.instance, changes=self.staff_changes(), origin=self.origin)
             except ServiceError as exc:
-                add_service_error(self, exc)
+                form_add_service_error(self, exc)
         return cleaned
 
 
@@ -189,7 +192,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         form = super().get_form(request, obj, **kwargs)
         if obj is None:
             return form
-        return type(form.__name__, (form,), {"actor": request.user})
+        return type(form.__name__, (form,), {"origin": Origin.from_request(request)})
 
     # --- saving: through the services ------------------------------------------------------
 
@@ -199,7 +202,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
             return
         # The form has copied its values onto ``obj``: the service starts from the stored row.
         user = User.objects.get(pk=obj.pk)
-        user_update_by_staff(user=user, actor=request.user, changes=form.staff_changes(), **origin_of(request))
+        user_update_by_staff(user=user, changes=form.staff_changes(), origin=Origin.from_request(request))
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change):
@@ -210,16 +213,16 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
             return
         super().save_related(request, form, formsets, change)
         # A new account starts in its role's group (the system's default, not a staff decision).
-        user_set_role(user=form.instance, role=form.instance.role, new_user=True)
+        user_set_role(user=form.instance, role=form.instance.role, origin=Origin.from_request(request), new_user=True)
 
     def delete_model(self, request, obj):
-        user_delete_by_staff(user=obj, actor=request.user)  # the avatar files go too
+        user_delete_by_staff(user=obj, origin=Origin.from_request(request))  # the avatar files go too
 
     def delete_queryset(self, request, queryset):
         # Django's confirmation page already refused a selection holding an
         # account this actor may not delete; the service checks again.
         for user in queryset:
-            user_delete_by_staff(user=user, actor=request.user)
+            user_delete_by_staff(user=user, origin=Origin.from_request(request))
 
     def user_change_password(self, request, id, form_url=""):
         user = self.get_object(request, unquote(id))
@@ -238,7 +241,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         return super().user_change_password(request, id, form_url)
 
     def _password_set(self, request, user, form, *, password):
-        user_password_set_by_staff(user=user, actor=request.user, password=password, **origin_of(request))
+        user_password_set_by_staff(user=user, password=password, origin=Origin.from_request(request))
         self.log_change(request, user, self.construct_change_message(request, form, None))
         if user.has_usable_password():
             messages.success(request, gettext("Password changed successfully."))
@@ -247,7 +250,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         if user.pk == request.user.pk:
             # Django keeps this session on purpose: so do we (it started after the revocation).
             update_session_auth_hash(request, user)
-            request.session[SESSION_AUTH_TIME_KEY] = time.time()
+            session_keep_after_revocation(request)
         return HttpResponseRedirect(reverse(f"{self.admin_site.name}:accounts_user_change", args=(user.pk,)))
 
     # --- the list ----------------------------------------------------------------------------
@@ -277,7 +280,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         skipped = 0
         for user in queryset.exclude(avatar=""):
             try:
-                user_avatar_remove_by_staff(user=user, actor=request.user)
+                user_avatar_remove_by_staff(user=user, origin=Origin.from_request(request))
             except StaffPermissionDenied:
                 skipped += 1
         self.message_user(request, _("Avatars removed."), messages.SUCCESS)

@@ -21,18 +21,9 @@ from accounts.errors import StaffPermissionDenied
 from accounts.models import SecurityEvent
 from accounts.services.staff import user_revoke_all_sessions, user_unlock
 from config.admin import ReadOnlyAdminMixin
-from config.http import client_ip
+from config.origin import Origin
 
 INLINE_EVENTS = 50
-
-
-def origin_of(request) -> dict:
-    """Where an admin request comes from, for the services' security events."""
-    return {"client_ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")}
-
-
-def _caller(request) -> dict:
-    return {"actor": request.user, **origin_of(request)}
 
 
 def report_skipped(model_admin, request, skipped: int) -> None:
@@ -154,7 +145,7 @@ class SecurityEventAdminMixin:
         if user is None:
             return HttpResponseNotAllowed(["POST"])
         try:
-            user_unlock(user=user, **_caller(request))
+            user_unlock(user=user, origin=Origin.from_request(request))
         except StaffPermissionDenied:
             raise PermissionDenied from None
         self.log_change(request, user, str(_("Unlocked login")))
@@ -166,7 +157,7 @@ class SecurityEventAdminMixin:
         if user is None:
             return HttpResponseNotAllowed(["POST"])
         try:
-            user_revoke_all_sessions(user=user, **_caller(request))
+            user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
         except StaffPermissionDenied:
             raise PermissionDenied from None
         self.log_change(request, user, str(_("Revoked all sessions")))
@@ -189,7 +180,7 @@ class SecurityEventAdminMixin:
         done = skipped = 0
         for user in queryset:
             try:
-                service(user=user, **_caller(request))
+                service(user=user, origin=Origin.from_request(request))
             except StaffPermissionDenied:
                 skipped += 1
                 continue

@@ -23,7 +23,7 @@ from accounts.errors import AccountDisabled, AccountLocked, InvalidCredentials
 from accounts.models import User
 from accounts.services.login import user_login_password
 from config.errors import RateLimited, ServiceError
-from config.http import client_ip
+from config.origin import Origin
 
 BACKEND = "accounts.backends.AccountBackend"
 _REFUSAL_ATTR = "_accounts_authentication_refusal"
@@ -51,12 +51,8 @@ class AccountBackend(ModelBackend):
         if request is not None:
             setattr(request, _REFUSAL_ATTR, None)
         try:
-            return user_login_password(
-                login=username,
-                password=password,
-                client_ip=client_ip(request) if request is not None else "",
-                user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else "",
-            )
+            origin = Origin.from_request(request) if request is not None else Origin.system()
+            return user_login_password(login=username, password=password, origin=origin)
         except (AccountLocked, RateLimited) as exc:
             self._remember(request, exc)
             raise PermissionDenied(str(exc.message)) from exc  # no other backend may try

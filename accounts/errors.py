@@ -1,23 +1,30 @@
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import InvalidInput, ServiceError
+from config.errors import FileTooLarge as FileTooLarge  # generic errors the account flows raise too
+from config.errors import InvalidInput, ServiceError, UnsupportedMediaType
+from config.errors import TokenInvalid as TokenInvalid
 
 
 class PhoneTaken(ServiceError):
     status = 409
     code = "phone_taken"
+    field = "phone"
     default_message = _("This phone number is already registered.")
 
 
 class UsernameTaken(ServiceError):
     status = 409
     code = "username_taken"
+    field = "username"
     default_message = _("This username is already taken.")
 
 
 class PhoneNotRegistered(ServiceError):
     status = 404
     code = "phone_not_registered"
+    field = "phone"
     default_message = _("This phone number is not registered.")
 
 
@@ -43,12 +50,6 @@ class AccountDisabled(ServiceError):
     default_message = _("This account is disabled.")
 
 
-class TokenInvalid(ServiceError):
-    status = 401
-    code = "token_invalid"
-    default_message = _("The token is invalid, expired or revoked.")
-
-
 class PasswordIncorrect(InvalidInput):
     """The current password given to confirm a change is wrong (a field error of the form)."""
 
@@ -58,18 +59,13 @@ class PasswordIncorrect(InvalidInput):
 class RecentLoginRequired(InvalidInput):
     """A phone change needs a recent login or the current password (reported on ``password``)."""
 
+    field = "password"
     default_message = _("For your security, log in again or enter your current password to change the phone number.")
 
 
-class FileTooLarge(ServiceError):
-    status = 413
-    code = "file_too_large"
-    default_message = _("The file is too large.")
+class UnsupportedImage(UnsupportedMediaType):
+    """An avatar whose content is not one of the image types we decode."""
 
-
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    code = "unsupported_media_type"
     default_message = _("Upload a JPEG, PNG, WebP or GIF image.")
 
 
@@ -79,3 +75,8 @@ class StaffPermissionDenied(ServiceError):
     status = 403
     code = "permission_denied"
     default_message = _("You do not have permission to change this account.")
+
+
+def file_too_large(max_bytes: int) -> FileTooLarge:
+    """FileTooLarge saying the limit ("The file is too large: at most 5.0 MB.")."""
+    return FileTooLarge(gettext("The file is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)})

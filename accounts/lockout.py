@@ -15,7 +15,7 @@ database handler writes an AccessAttempt row per attempt, which the login's
   normalised login itself: unknown accounts lock exactly like real ones, so
   the lockout does not reveal which accounts exist.
 - client IPs: ``ACCOUNTS_LOGIN_IP_RATE`` (``"30/m"``) password logins, with
-  ``config.ratelimit`` (fixed window, atomic ``add``/``incr``).
+  ``config.ratelimit.ratelimit_hit`` (clock-aligned window, atomic counter).
 
 Counters use ``config.ratelimit.counter_incr`` (atomic), so concurrent
 processes never lose a failure.
@@ -24,12 +24,12 @@ processes never lose a failure.
 import math
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 
+from accounts import conf
 from accounts.errors import AccountLocked
 from config.errors import RateLimited
-from config.ratelimit import counter_incr, parse_rate, rate_limit_hit
+from config.ratelimit import counter_incr, key_hash, ratelimit_hit
 
 
 def lockout_key(*, user=None, login: str = "") -> str:
@@ -37,11 +37,11 @@ def lockout_key(*, user=None, login: str = "") -> str:
 
 
 def _fail_key(key: str) -> str:
-    return f"login-fail:{key}"
+    return f"login-fail:{key_hash(key)}"
 
 
 def _lock_key(key: str) -> str:
-    return f"login-lock:{key}"
+    return f"login-lock:{key_hash(key)}"
 
 
 def lockout_check(key: str) -> None:
@@ -55,10 +55,11 @@ def lockout_check(key: str) -> None:
 
 def lockout_record_failure(key: str) -> bool:
     """Count one failed login; True when this failure locked the account."""
-    window = settings.ACCOUNTS_LOCKOUT_SECONDS
+    rate = conf.lockout_rate()
+    window = rate.period
     fail_key = _fail_key(key)
     count = counter_incr(fail_key, timeout=window)
-    if count >= settings.ACCOUNTS_LOGIN_MAX_FAILURES:
+    if count >= rate.limit:
         cache.set(_lock_key(key), time.time() + window, timeout=window)
         cache.delete(fail_key)
         return True
@@ -73,7 +74,6 @@ def login_ip_throttle(client_ip: str) -> None:
     """Count one password login from ``client_ip``; RateLimited past ACCOUNTS_LOGIN_IP_RATE."""
     if not client_ip:
         return
-    limit, period = parse_rate(settings.ACCOUNTS_LOGIN_IP_RATE)
-    result = rate_limit_hit(f"login-ip:{client_ip}", limit=limit, period=period)
+    result = ratelimit_hit(scope="login-ip", key=client_ip, rate=conf.login_ip_rate())
     if not result.allowed:
         raise RateLimited(retry_after=result.retry_after)

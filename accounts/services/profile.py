@@ -49,5 +49,5 @@ def user_profile_update(*, user: User, data: dict) -> User:
             user.save(update_fields=changed)
     except IntegrityError:
         user.refresh_from_db()
-        raise UsernameTaken(fields={"username": [UsernameTaken.default_message]}) from None
+        raise UsernameTaken() from None
     return user

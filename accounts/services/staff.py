@@ -15,10 +15,11 @@ The rule (issue 10), in ``staff_may``:
 A staff member's own account counts as "another staff member": what they
 change about themselves goes through the owner's doors (``/admin/password_change/``
 asks for the current password) or through a superuser. Every function here
-takes the ``actor`` and checks it itself; the admin only hides what it would
-refuse. ``actor=None`` is the system (account creation, management commands):
-no door passes it. Each change leaves the security event its API
-counterpart leaves, with the actor in ``detail``.
+takes the ``origin`` and checks its ``actor`` (the staff member, from
+``Origin.from_request``) itself; the admin only hides what it would refuse.
+``Origin.system()`` (no actor) is the system: account creation, management
+commands, tests; no door builds it. Each change leaves the security event its
+API counterpart leaves, with the actor in ``detail``.
 """
 
 from collections.abc import Iterable, Mapping
@@ -28,10 +29,10 @@ from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts.avatars import avatar_remove
 from accounts.errors import PhoneTaken, StaffPermissionDenied
 from accounts.lockout import lockout_clear, lockout_key
-from accounts.models import Role, User
+from accounts.models import Role, User, role_group
+from accounts.services.avatar import avatar_remove
 from accounts.services.common import (
     Kind,
     actor_detail,
@@ -44,6 +45,7 @@ from accounts.services.common import (
 from accounts.services.deletion import user_delete
 from accounts.services.profile import PROFILE_FIELDS, user_profile_update
 from config.errors import InvalidInput
+from config.origin import Origin
 
 PERM_CHANGE = "accounts.change_user"  # profile, unlock, revoke sessions, avatar
 PERM_DELETE = "accounts.delete_user"
@@ -65,7 +67,7 @@ FIELD_PERMISSIONS = {
 }
 
 
-def staff_may(*, actor: User | None, target: User | None, permission: str) -> bool:
+def staff_may(*, actor: Any, target: User | None, permission: str) -> bool:
     """Whether ``actor`` may exercise ``permission`` on ``target`` (None: on accounts in general).
 
     Active staff only. A superuser may do anything; anyone else needs the
@@ -82,11 +84,11 @@ def staff_may(*, actor: User | None, target: User | None, permission: str) -> bo
     return actor.has_perm(permission)
 
 
-def staff_check(*, actor: User | None, target: User, permission: str) -> None:
-    """Raise StaffPermissionDenied unless ``staff_may``; the system (``actor=None``) always may."""
-    if actor is None:
+def staff_check(*, origin: Origin, target: User, permission: str) -> None:
+    """Raise StaffPermissionDenied unless ``staff_may`` for ``origin.actor``; the system (no actor) may."""
+    if origin.actor is None:
         return
-    if not staff_may(actor=actor, target=target, permission=permission):
+    if not staff_may(actor=origin.actor, target=target, permission=permission):
         raise StaffPermissionDenied()
 
 
@@ -102,28 +104,27 @@ def user_set_role(
     *,
     user: User,
     role: str,
-    actor: User | None = None,
+    origin: Origin,
     new_user: bool = False,
-    client_ip: str = "",
-    user_agent: str = "",
 ) -> User:
     """Change ``user``'s role and move them to the matching group, together.
 
     Permissions follow roles through groups, so the two must never disagree.
-    ``actor``: the staff member asking (``accounts.change_user_role`` on an
-    account ``staff_may`` lets them touch; StaffPermissionDenied otherwise);
-    None for the system. ``new_user``: the user was just created and belongs
-    to no group yet, so there is nothing to leave (``UserManager.create_user``:
-    two queries, the group and the membership). Raises ValueError for an
-    unknown role (the admin offers only the choices).
+    ``origin.actor``: the staff member asking (``accounts.change_user_role``
+    on an account ``staff_may`` lets them touch; StaffPermissionDenied
+    otherwise). ``new_user``: the account was just created (the admin's add
+    form) and belongs to no group yet: it joins its role's group, which is the
+    default every account starts with, not a staff decision (no permission
+    asked). Writes a ``role_changed`` event when the role changes. Raises
+    ValueError for an unknown role (the admin offers only the choices).
     """
     if role not in Role.values:
         raise ValueError(f"Unknown role: {role!r}")
-    staff_check(actor=actor, target=user, permission=PERM_ROLE)
-    group = Group.objects.get_or_create(name=role)[0]
+    group = role_group(role)
     if new_user:
         user.groups.add(group)
         return user
+    staff_check(origin=origin, target=user, permission=PERM_ROLE)
     old_role = user.role
     with transaction.atomic():
         # Leave the other role groups (one DELETE), join this one (one INSERT, a no-op if already in).
@@ -132,16 +133,9 @@ def user_set_role(
         if old_role != role:
             user.role = role
             user.save(update_fields=["role"])
-            if actor is not None:
-                security_event_record(
-                    Kind.ROLE_CHANGED,
-                    user=user,
-                    client_ip=client_ip,
-                    user_agent=user_agent,
-                    old_role=old_role,
-                    new_role=role,
-                    **actor_detail(actor),
-                )
+            security_event_record(
+                Kind.ROLE_CHANGED, user=user, origin=origin, old_role=old_role, new_role=role, **actor_detail(origin)
+            )
     _perm_cache_clear(user)  # the cached permissions were the old role's
     return user
 
@@ -150,38 +144,34 @@ def user_set_role(
 
 
 @transaction.atomic
-def user_revoke_all_sessions(*, user: User, actor: User | None, client_ip: str = "", user_agent: str = "") -> None:
+def user_revoke_all_sessions(*, user: User, origin: Origin) -> None:
     """End every token and browser session of ``user`` issued until now.
 
     ``actor`` needs ``accounts.change_user`` on an account ``staff_may`` lets
     them touch, else StaffPermissionDenied.
     """
-    staff_check(actor=actor, target=user, permission=PERM_CHANGE)
+    staff_check(origin=origin, target=user, permission=PERM_CHANGE)
     user_tokens_revoke(user)
-    security_event_record(
-        Kind.SESSIONS_REVOKED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor)
-    )
+    security_event_record(Kind.SESSIONS_REVOKED, user=user, origin=origin, **actor_detail(origin))
 
 
-def user_unlock(*, user: User, actor: User | None, client_ip: str = "", user_agent: str = "") -> None:
+def user_unlock(*, user: User, origin: Origin) -> None:
     """Lift ``user``'s login lockout and forget their failed attempts (``accounts.change_user``)."""
-    staff_check(actor=actor, target=user, permission=PERM_CHANGE)
+    staff_check(origin=origin, target=user, permission=PERM_CHANGE)
     lockout_clear(lockout_key(user=user))
-    security_event_record(Kind.UNLOCKED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor))
+    security_event_record(Kind.UNLOCKED, user=user, origin=origin, **actor_detail(origin))
 
 
-def user_avatar_remove_by_staff(*, user: User, actor: User | None) -> User:
+def user_avatar_remove_by_staff(*, user: User, origin: Origin) -> User:
     """Remove ``user``'s avatar (moderation; ``accounts.change_user``)."""
-    staff_check(actor=actor, target=user, permission=PERM_CHANGE)
+    staff_check(origin=origin, target=user, permission=PERM_CHANGE)
     return avatar_remove(user=user)
 
 
 # --- credentials and identity -----------------------------------------------------------
 
 
-def user_password_set_by_staff(
-    *, user: User, actor: User | None, password: str | None, client_ip: str = "", user_agent: str = ""
-) -> User:
+def user_password_set_by_staff(*, user: User, origin: Origin, password: str | None) -> User:
     """Set ``user``'s password (``None``: no password, the account signs in by code only).
 
     ``actor`` needs ``accounts.change_user_password`` on an account
@@ -190,7 +180,7 @@ def user_password_set_by_staff(
     change, every token and browser session issued before ends and a
     ``password_changed`` event is written, naming the actor.
     """
-    staff_check(actor=actor, target=user, permission=PERM_PASSWORD)
+    staff_check(origin=origin, target=user, permission=PERM_PASSWORD)
     if password is None:
         user.set_unusable_password()
     else:
@@ -201,10 +191,9 @@ def user_password_set_by_staff(
         security_event_record(
             Kind.PASSWORD_CHANGED,
             user=user,
-            client_ip=client_ip,
-            user_agent=user_agent,
+            origin=origin,
             usable=password is not None,
-            **actor_detail(actor),
+            **actor_detail(origin),
         )
     return user
 
@@ -221,9 +210,7 @@ def _phone_for(user: User, phone: str | None, *, username: str | None) -> str | 
     return e164
 
 
-def user_phone_set_by_staff(
-    *, user: User, actor: User | None, phone: str | None, client_ip: str = "", user_agent: str = ""
-) -> User:
+def user_phone_set_by_staff(*, user: User, origin: Origin, phone: str | None) -> User:
     """Move ``user`` to ``phone`` without a code (``accounts.change_user_phone``), or clear it.
 
     The same ``phone_changed`` event as the owner's change
@@ -231,7 +218,7 @@ def user_phone_set_by_staff(
     InvalidPhone, PhoneTaken, InvalidInput (clearing the phone of an account
     without a username).
     """
-    staff_check(actor=actor, target=user, permission=PERM_PHONE)
+    staff_check(origin=origin, target=user, permission=PERM_PHONE)
     e164 = _phone_for(user, phone, username=user.username)
     old_phone = str(user.phone) if user.phone else ""
     if (e164 or "") == old_phone:
@@ -243,11 +230,10 @@ def user_phone_set_by_staff(
             security_event_record(
                 Kind.PHONE_CHANGED,
                 user=user,
-                client_ip=client_ip,
-                user_agent=user_agent,
+                origin=origin,
                 old_phone=old_phone,
                 new_phone=e164 or "",
-                **actor_detail(actor),
+                **actor_detail(origin),
             )
     except IntegrityError:
         user.phone = old_phone or None
@@ -255,52 +241,48 @@ def user_phone_set_by_staff(
     return user
 
 
-def user_profile_update_by_staff(*, user: User, actor: User | None, data: Mapping[str, Any]) -> User:
+def user_profile_update_by_staff(*, user: User, origin: Origin, data: Mapping[str, Any]) -> User:
     """``user_profile_update`` for staff: the username needs ``accounts.change_user_username``,
     the other profile fields ``accounts.change_user``; the same rules otherwise."""
     for name in data:
-        staff_check(actor=actor, target=user, permission=PERM_USERNAME if name == "username" else PERM_CHANGE)
+        staff_check(origin=origin, target=user, permission=PERM_USERNAME if name == "username" else PERM_CHANGE)
     return user_profile_update(user=user, data=dict(data))
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, actor: User | None, client_ip: str = "", user_agent: str = "") -> None:
+def user_deactivate(*, user: User, origin: Origin) -> None:
     """Disable ``user``: no login, and every token and browser session ends (``accounts.change_user_active``)."""
-    staff_check(actor=actor, target=user, permission=PERM_ACTIVE)
+    staff_check(origin=origin, target=user, permission=PERM_ACTIVE)
     user.is_active = False
     user_tokens_revoke(user, extra_fields=("is_active",))
-    security_event_record(
-        Kind.DEACTIVATED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor)
-    )
+    security_event_record(Kind.DEACTIVATED, user=user, origin=origin, **actor_detail(origin))
 
 
 @transaction.atomic
-def user_activate(*, user: User, actor: User | None, client_ip: str = "", user_agent: str = "") -> None:
+def user_activate(*, user: User, origin: Origin) -> None:
     """Enable ``user`` again (``accounts.change_user_active``); old tokens stay revoked."""
-    staff_check(actor=actor, target=user, permission=PERM_ACTIVE)
+    staff_check(origin=origin, target=user, permission=PERM_ACTIVE)
     user.is_active = True
     user.save(update_fields=["is_active"])
-    security_event_record(Kind.ACTIVATED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor))
+    security_event_record(Kind.ACTIVATED, user=user, origin=origin, **actor_detail(origin))
 
 
 @transaction.atomic
 def user_access_set(
     *,
     user: User,
-    actor: User | None,
+    origin: Origin,
     is_staff: bool,
     is_superuser: bool,
     groups: Iterable[Group],
     user_permissions: Iterable[Permission],
-    client_ip: str = "",
-    user_agent: str = "",
 ) -> User:
     """Set ``user``'s staff and superuser flags, groups and direct permissions (superusers only).
 
     Role groups follow the role (``user_set_role``), whatever ``groups`` says.
     Writes an ``access_changed`` event listing what changed, if anything did.
     """
-    staff_check(actor=actor, target=user, permission=PERM_SUPERUSER)
+    staff_check(origin=origin, target=user, permission=PERM_SUPERUSER)
     wanted_groups = {group for group in groups if group.name not in Role.values}
     wanted_groups |= set(Group.objects.filter(name=user.role))
     wanted_permissions = set(user_permissions)
@@ -324,22 +306,20 @@ def user_access_set(
     user.user_permissions.set(wanted_permissions)
     _perm_cache_clear(user)
     changed = {name: {"old": before[name], "new": after[name]} for name in before if before[name] != after[name]}
-    security_event_record(
-        Kind.ACCESS_CHANGED, user=user, client_ip=client_ip, user_agent=user_agent, **changed, **actor_detail(actor)
-    )
+    security_event_record(Kind.ACCESS_CHANGED, user=user, origin=origin, **changed, **actor_detail(origin))
     return user
 
 
-def user_delete_by_staff(*, user: User, actor: User | None) -> None:
+def user_delete_by_staff(*, user: User, origin: Origin) -> None:
     """``user_delete`` for staff: ``accounts.delete_user`` on an account ``staff_may`` lets them touch."""
-    staff_check(actor=actor, target=user, permission=PERM_DELETE)
+    staff_check(origin=origin, target=user, permission=PERM_DELETE)
     user_delete(user=user)
 
 
 # --- the admin's change form in one call -------------------------------------------------
 
 
-def user_changes_check(*, user: User, actor: User | None, changes: Mapping[str, Any]) -> None:
+def user_changes_check(*, user: User, origin: Origin, changes: Mapping[str, Any]) -> None:
     """Refuse what ``user_update_by_staff`` would refuse, without writing anything.
 
     For a form that wants to show the refusal next to the field before it
@@ -347,7 +327,7 @@ def user_changes_check(*, user: User, actor: User | None, changes: Mapping[str, 
     PhoneTaken, UsernameTaken.
     """
     for name in changes:
-        staff_check(actor=actor, target=user, permission=FIELD_PERMISSIONS.get(name, PERM_SUPERUSER))
+        staff_check(origin=origin, target=user, permission=FIELD_PERMISSIONS.get(name, PERM_SUPERUSER))
     username = user.username
     if "username" in changes:
         username = username_clean(changes["username"], user=user)
@@ -360,43 +340,39 @@ def user_changes_check(*, user: User, actor: User | None, changes: Mapping[str, 
 
 
 @transaction.atomic
-def user_update_by_staff(
-    *, user: User, actor: User | None, changes: Mapping[str, Any], client_ip: str = "", user_agent: str = ""
-) -> User:
+def user_update_by_staff(*, user: User, origin: Origin, changes: Mapping[str, Any]) -> User:
     """Apply an admin change form: each changed field through the service that owns it.
 
     ``changes``: field name -> new value, for the fields that changed
     (``FIELD_PERMISSIONS`` names them). All or nothing: one refusal and no
     field changes. Raises what ``user_changes_check`` raises.
     """
-    user_changes_check(user=user, actor=actor, changes=changes)
-    origin = {"client_ip": client_ip, "user_agent": user_agent}
+    user_changes_check(user=user, origin=origin, changes=changes)
     # The phone first and the username after, or the reverse, so that the
     # account always keeps one of the two.
     if "phone" in changes and changes["phone"]:
-        user_phone_set_by_staff(user=user, actor=actor, phone=changes["phone"], **origin)
+        user_phone_set_by_staff(user=user, origin=origin, phone=changes["phone"])
     profile = {name: changes[name] for name in PROFILE_FIELDS if name in changes}
     if profile:
-        user_profile_update_by_staff(user=user, actor=actor, data=profile)
+        user_profile_update_by_staff(user=user, origin=origin, data=profile)
     if "phone" in changes and not changes["phone"]:
-        user_phone_set_by_staff(user=user, actor=actor, phone=None, **origin)
+        user_phone_set_by_staff(user=user, origin=origin, phone=None)
     if {"is_staff", "is_superuser", "groups", "user_permissions"} & set(changes):
         user_access_set(
             user=user,
-            actor=actor,
+            origin=origin,
             is_staff=changes.get("is_staff", user.is_staff),
             is_superuser=changes.get("is_superuser", user.is_superuser),
             groups=changes["groups"] if "groups" in changes else user.groups.all(),
             user_permissions=(
                 changes["user_permissions"] if "user_permissions" in changes else user.user_permissions.all()
             ),
-            **origin,
         )
     if "role" in changes:
-        user_set_role(user=user, role=changes["role"], actor=actor, **origin)
+        user_set_role(user=user, role=changes["role"], origin=origin)
     if "is_active" in changes and bool(changes["is_active"]) != user.is_active:
         if changes["is_active"]:
-            user_activate(user=user, actor=actor, **origin)
+            user_activate(user=user, origin=origin)
         else:
-            user_deactivate(user=user, actor=actor, **origin)
+            user_deactivate(user=user, origin=origin)
     return user

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from config.origin import Origin
 from smscodes.errors import SmsSendFailed
 from smscodes.models import SmsMessage, SmsStatus
 from smscodes.services import sms_code_send
@@ -81,7 +82,7 @@ def stand_in():
 
 
 def send(purpose="register"):
-    return sms_code_send(phone=PHONE, purpose=purpose, client_ip="127.0.0.1")
+    return sms_code_send(phone=PHONE, purpose=purpose, origin=Origin(ip="127.0.0.1", user_agent=""))
 
 
 # --- Aliyun -------------------------------------------------------------------------------------
@@ -284,7 +285,7 @@ def test_twilio_missing_sender_is_improperly_configured(twilio, settings):
     ("backend", "module"),
     [("aliyun", "alibabacloud_dysmsapi20170525"), ("tencent", "tencentcloud.sms.v20210111"), ("twilio", "twilio.rest")],
 )
-def test_missing_sdk_is_improperly_configured_and_takes_no_quota(settings, monkeypatch, backend, module):
+def test_missing_sdk_is_improperly_configured_and_takes_no_quota(frozen_clock, settings, monkeypatch, backend, module):
     settings.SMS_BACKEND = backend
     settings.SMS_PHONE_HOURLY_LIMIT = 1
     monkeypatch.setitem(sys.modules, module, None)  # "import" now raises ImportError
