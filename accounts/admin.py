@@ -10,6 +10,8 @@ call their services too. ``/admin/login/`` authenticates through
 it refused.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 from django import forms
@@ -21,7 +23,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -72,20 +75,17 @@ class AdminLoginForm(AdminAuthenticationForm):
 admin.site.login_form = AdminLoginForm
 
 
-class PhoneOrUsernameRequired:
-    """The database refuses a user with neither; say so on the form instead of a 500."""
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("phone") and not cleaned.get("username"):
-            raise forms.ValidationError(_("Enter a phone number or a username."))
-        return cleaned
-
-
-class UserCreationForm(PhoneOrUsernameRequired, AdminUserCreationForm):
+class UserCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("phone", "username")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # The database refuses a user with neither; say so on the form instead of a 500.
+        if not self.cleaned_data.get("phone") and not self.cleaned_data.get("username"):
+            raise forms.ValidationError(_("Enter a phone number or a username."))
+        return self.cleaned_data
 
 
 class UserChangeForm(DjangoUserChangeForm):
@@ -132,14 +132,14 @@ class UserChangeForm(DjangoUserChangeForm):
         return changes
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
         if not self.errors:
             # Before the admin saves, while self.instance still holds the stored values.
             try:
                 user_changes_check(user=self.instance, changes=self.staff_changes(), origin=self.origin)
             except ServiceError as exc:
                 form_add_service_error(self, exc)
-        return cleaned
+        return self.cleaned_data
 
 
 @admin.register(User)
@@ -188,8 +188,10 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
             ]
         return readonly
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm[Any]]:
+        form = super().get_form(request, obj, change=change, **kwargs)
         if obj is None:
             return form
         return type(form.__name__, (form,), {"origin": Origin.from_request(request)})
@@ -242,7 +244,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
 
     def _password_set(self, request, user, form, *, password):
         user_password_set_by_staff(user=user, password=password, origin=Origin.from_request(request))
-        self.log_change(request, user, self.construct_change_message(request, form, None))
+        self.log_change(request, user, self.construct_change_message(request, form, []))
         if user.has_usable_password():
             messages.success(request, gettext("Password changed successfully."))
         else:

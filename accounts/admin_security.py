@@ -76,7 +76,7 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("user",)
 
 
-class SecurityEventAdminMixin:
+class SecurityEventAdminMixin(admin.ModelAdmin):
     """Mixed into UserAdmin: events inline, unlock / revoke buttons and actions, deactivation."""
 
     inlines = (SecurityEventInline,)

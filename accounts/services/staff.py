@@ -128,7 +128,9 @@ def user_set_role(
     old_role = user.role
     with transaction.atomic():
         # Leave the other role groups (one DELETE), join this one (one INSERT, a no-op if already in).
-        User.groups.through.objects.filter(user=user, group__name__in=Role.values).exclude(group=group).delete()
+        User.groups.through._default_manager.filter(user=user, group__name__in=Role.values).exclude(
+            group=group
+        ).delete()
         user.groups.add(group)
         if old_role != role:
             user.role = role
@@ -305,7 +307,9 @@ def user_access_set(
     user.groups.set(wanted_groups)
     user.user_permissions.set(wanted_permissions)
     _perm_cache_clear(user)
-    changed = {name: {"old": before[name], "new": after[name]} for name in before if before[name] != after[name]}
+    changed: dict[str, Any] = {
+        name: {"old": before[name], "new": after[name]} for name in before if before[name] != after[name]
+    }
     security_event_record(Kind.ACCESS_CHANGED, user=user, origin=origin, **changed, **actor_detail(origin))
     return user
 
