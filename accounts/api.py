@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.authentication import authenticated_user
 from accounts.errors import (
     AccountDisabled,
     AccountLocked,
@@ -210,9 +211,9 @@ class LogoutApi(APIView):
     def post(self, request: Request) -> Response:
         data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token = request.auth
+        token: Any = request.auth  # an AccessToken from JWTAuthentication, or None (session)
         services.user_logout(
-            user=request.user,
+            user=authenticated_user(request),
             refresh=data.validated_data.get("refresh") or None,
             access_jti=token.get("jti") if token is not None else None,
             access_exp=token.get("exp") if token is not None else None,
@@ -273,12 +274,12 @@ class PasswordChangeApi(APIView):
     def post(self, request: Request) -> Response:
         data = PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        had_password = request.user.has_usable_password()
+        had_password = authenticated_user(request).has_usable_password()
         authenticated_at = auth_time_after_password_change(
             proved_old_password=had_password, previous=request_authenticated_at(request)
         )
         user = services.user_password_change(
-            user=request.user,
+            user=authenticated_user(request),
             new_password=data.validated_data["new_password"],
             old_password=data.validated_data.get("old_password") or None,
             origin=Origin.from_request(request),
@@ -311,9 +312,10 @@ class MeApi(APIView):
         data = MeUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         # Other fields of the User object are passed on as sent: the service refuses them by name.
-        others = {name: request.data[name] for name in UserSerializer.Meta.fields if name in request.data}
+        sent: Any = request.data
+        others = {name: sent[name] for name in UserSerializer.Meta.fields if name in sent}
         changes = {**others, **data.validated_data}
-        user = services.user_profile_update(user=request.user, data=changes)
+        user = services.user_profile_update(user=authenticated_user(request), data=changes)
         return Response(UserSerializer(user, context={"request": request}).data)
 
 
@@ -337,7 +339,7 @@ class MePhoneApi(APIView):
         data = PhoneChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_phone_change(
-            user=request.user,
+            user=authenticated_user(request),
             **data.validated_data,
             authenticated_at=request_authenticated_at(request),
             origin=Origin.from_request(request),
@@ -424,7 +426,7 @@ class AvatarApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         check_upload(handler)
         serializer.is_valid(raise_exception=True)
-        user = avatar_set(user=request.user, file=serializer.validated_data["avatar"])
+        user = avatar_set(user=authenticated_user(request), file=serializer.validated_data["avatar"])
         return Response(UserSerializer(user, context={"request": request}).data)
 
     # Only an upload costs CPU: removing an avatar is never refused.
@@ -435,5 +437,5 @@ class AvatarApi(APIView):
         responses={204: None, **error_responses(*AUTH_ERRORS)},
     )
     def delete(self, request: Request) -> Response:
-        avatar_remove(user=request.user)
+        avatar_remove(user=authenticated_user(request))
         return Response(status=204)

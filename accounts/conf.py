@@ -18,9 +18,12 @@ def phone_required() -> bool:
 def lockout_rate() -> Rate:
     """Failed logins allowed per account and the lockout that follows, as a rate.
 
-    ``ACCOUNTS_LOGIN_MAX_FAILURES`` failures within ``ACCOUNTS_LOCKOUT_SECONDS``
-    lock the account for ``ACCOUNTS_LOCKOUT_SECONDS`` (default ``5/15m``).
+    ``ACCOUNTS_LOCKOUT_RATE`` (``"5/15m"``: 5 failures within 15 minutes lock the
+    account for 15 minutes), or the older pair ``ACCOUNTS_LOGIN_MAX_FAILURES`` /
+    ``ACCOUNTS_LOCKOUT_SECONDS`` (default 5 and 900), which keeps working.
     """
+    if settings.ACCOUNTS_LOCKOUT_RATE:
+        return rate_parse(settings.ACCOUNTS_LOCKOUT_RATE)
     return Rate(
         limit=max(1, int(settings.ACCOUNTS_LOGIN_MAX_FAILURES)), period=max(1, int(settings.ACCOUNTS_LOCKOUT_SECONDS))
     )

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.static import serve
 
 from accounts import services
+from accounts.authentication import authenticated_user
 from accounts.forms import (
     LoginCodeForm,
     LoginPasswordForm,
@@ -191,7 +193,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.user_logout(user=request.user, origin=Origin.from_request(request))
+        services.user_logout(user=authenticated_user(request), origin=Origin.from_request(request))
         auth_logout(request)
         messages.success(request, _("You have logged out."))
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
@@ -230,7 +232,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = authenticated_user(request)
     initial = ProfileForm.initial_for(user)
     if request.method == "POST":
         form = ProfileForm(request.POST, initial=initial)
@@ -254,7 +256,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def password_change(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = authenticated_user(request)
     had_password = user.has_usable_password()
     if request.method == "POST":
         authenticated_at = auth_time_after_password_change(
@@ -290,7 +292,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def phone_change(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = authenticated_user(request)
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, PhoneChangeForm, purpose=Purpose.CHANGE_PHONE, user=user)
@@ -354,7 +356,7 @@ def _avatar_upload(request: HttpRequest, handler: LimitedUploadHandler) -> HttpR
         if file is None:
             message = _("Choose an image to upload.")
             raise InvalidInput(message, fields={"avatar": [message]})
-        avatar_set(user=request.user, file=file)
+        avatar_set(user=authenticated_user(request), file=file)
     except ServiceError as exc:
         return _back_to_account(request, error=exc.message)
     messages.success(request, _("Your avatar has been updated."))
@@ -365,7 +367,7 @@ def _avatar_upload(request: HttpRequest, handler: LimitedUploadHandler) -> HttpR
 @login_required
 @require_POST
 def avatar_delete(request: HttpRequest) -> HttpResponse:
-    avatar_remove(user=request.user)
+    avatar_remove(user=authenticated_user(request))
     messages.success(request, _("Your avatar has been removed."))
     return _back_to_account(request)
 
@@ -376,7 +378,7 @@ def avatar_delete(request: HttpRequest) -> HttpResponse:
 _MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 
 
-def media(request: HttpRequest, path: str) -> HttpResponse:
+def media(request: HttpRequest, path: str) -> HttpResponseBase:
     """``MEDIA_URL`` with ``DJANGO_DEBUG`` on; production serves media elsewhere (README, "Avatars").
 
     The content type comes from our own table, never from a guess: an

@@ -13,13 +13,14 @@ has the same shape from every service and a form knows where to show it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-Message = str | Promise
-FieldErrors = Mapping[str, Sequence[Message]]
+if TYPE_CHECKING:  # a str or a lazy translation; django-stubs' alias, for the checker only
+    from django_stubs_ext import StrOrPromise as Message
+
+FieldErrors = Mapping[str, Sequence["Message"]]
 
 
 class ServiceError(Exception):
@@ -30,8 +31,10 @@ class ServiceError(Exception):
     name, for errors about several inputs. ``retry_after``: seconds, for 429s.
     """
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "error"
+    # Class attributes: each subclass sets its own (an instance may override ``code`` and ``status``
+    # only for DRF's catch-all APIException, see ``config.exceptions``).
+    status: int = 400
+    code: str = "error"
     default_message: ClassVar[Message] = _("The request could not be completed.")
     field: ClassVar[str | None] = None
 

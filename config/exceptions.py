@@ -91,7 +91,8 @@ def service_error_for(exc: Exception) -> ServiceError | None:
     if isinstance(exc, RequestDataTooBig):
         return FileTooLarge(_("The request body is too large."))
     if isinstance(exc, drf.Throttled):
-        return RateLimited(retry_after=math.ceil(exc.wait) if exc.wait is not None else 60)
+        wait = exc.wait  # type: ignore[attr-defined] # set by Throttled.__init__, missing from the stubs
+        return RateLimited(retry_after=math.ceil(wait) if wait is not None else 60)
     if isinstance(exc, drf.AuthenticationFailed):
         return TokenInvalid()
     for drf_class, error_class in _DRF_ERRORS:
@@ -100,8 +101,8 @@ def service_error_for(exc: Exception) -> ServiceError | None:
     if isinstance(exc, drf.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
         error = ServiceError(str(exc.detail))
-        error.code = str(code)  # type: ignore[misc] - an instance-level code for DRF's catch-all
-        error.status = exc.status_code  # type: ignore[misc]
+        error.code = str(code)  # an instance-level code and status for DRF's catch-all
+        error.status = exc.status_code
         return error
     return None
 

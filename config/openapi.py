@@ -13,7 +13,9 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    fields = serializers.DictField(  # type: ignore[assignment] # the body's "fields", not Serializer.fields
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
     retry_after = serializers.IntegerField(required=False)
 
 

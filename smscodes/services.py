@@ -82,7 +82,7 @@ def code_normalize(code: str) -> str:
     return unicodedata.normalize("NFKC", code).strip()
 
 
-def _code_clean(code, *, phone: str) -> str:
+def _code_clean(code: object, *, phone: str) -> str:
     code = code_normalize(code) if isinstance(code, str) else ""
     lengths = {conf.code_length()}
     test_code = conf.test_numbers().get(phone)
@@ -222,7 +222,7 @@ class _Delivery:
         try:
             provider_id = backend.send(self.outgoing)
         except SmsBackendError as exc:
-            reason = _scrub(exc, self.outgoing.code)
+            reason = _scrub(str(exc), self.outgoing.code)
             logger.warning(
                 "SMS %s to %s failed via %s: %s",
                 self.outgoing.purpose,
@@ -310,7 +310,7 @@ def sms_code_verify(*, phone: str, purpose: str, code: str, origin: Origin) -> V
     return Verification(phone=phone, purpose=purpose, verification_token=token, expires_in=VERIFICATION_TOKEN_TTL)
 
 
-def _token_consume(*, phone: str, purpose: str, token) -> None:
+def _token_consume(*, phone: str, purpose: str, token: object) -> None:
     if not isinstance(token, str) or len(token) > 500:
         raise VerificationTokenInvalid()
     try:

@@ -54,7 +54,7 @@ def _store(processed: ProcessedAvatar) -> tuple[str, str]:
     return picture, thumbnail
 
 
-def avatar_files_delete(names: Iterable[str]) -> None:
+def avatar_files_delete(names: Iterable[str | None]) -> None:
     """Delete stored avatar files by name; a failure is logged, never raised (it runs after commits)."""
     storage = _storage()
     for name in names:

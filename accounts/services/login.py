@@ -54,6 +54,7 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
             locked=locked,
         )
         raise InvalidCredentials()
+    assert user is not None  # only an existing account's password can be valid
     if not user.is_active:
         security_event_record(
             Kind.LOGIN_FAILED,
@@ -84,14 +85,13 @@ def user_login_code(
     user = User.objects.filter(phone=e164).first()
     if user is None:
         raise PhoneNotRegistered()
-    attempt = {"user": user, "login": e164, "origin": origin, "method": "code"}
     try:
         code_consume(phone=e164, purpose=Purpose.LOGIN, code=code, verification_token=verification_token, origin=origin)
     except ServiceError as exc:
-        security_event_record(Kind.LOGIN_FAILED, reason=exc.code, **attempt)
+        security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason=exc.code)
         raise
     if not user.is_active:
-        security_event_record(Kind.LOGIN_FAILED, reason="disabled", **attempt)
+        security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason="disabled")
         raise AccountDisabled()
     login_record_success(user, method="code", origin=origin)
     return user

@@ -559,3 +559,14 @@ def test_error_messages_follow_accept_language(api_client):
         "/api/v1/auth/login/", {"login": "nobody", "password": "Wrong-pass-1"}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert english.json()["message"] == "Wrong phone number, username or password."
+
+
+def test_lockout_in_rate_syntax_replaces_the_older_pair(api_client, settings, frozen_clock):
+    settings.ACCOUNTS_LOGIN_MAX_FAILURES = 50  # ignored once ACCOUNTS_LOCKOUT_RATE is set
+    settings.ACCOUNTS_LOCKOUT_RATE = "2/10m"
+    UserFactory(phone="+8613900000000")
+    for _ in range(2):
+        response = api_client.post("/api/v1/auth/login/", {"login": "13900000000", "password": "Wrong-pass-1"})
+        assert_api_error(response, 401, "invalid_credentials")
+    response = api_client.post("/api/v1/auth/login/", {"login": "13900000000", "password": PASSWORD})
+    assert assert_api_error(response, 429, "account_locked")["retry_after"] == 600

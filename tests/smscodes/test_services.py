@@ -204,6 +204,21 @@ def test_number_hourly_cap_and_its_window(clock, settings):
     send()
 
 
+def test_caps_in_rate_syntax_replace_the_older_counts(clock, settings):
+    settings.SMS_RESEND_INTERVAL = 0
+    settings.SMS_PHONE_HOURLY_LIMIT = 1  # ignored once SMS_PHONE_RATES is set
+    settings.SMS_PHONE_RATES = ["3/h", "4/d"]
+    for _ in range(3):
+        send()
+    with pytest.raises(SmsLimitExceeded) as caught:
+        send()
+    assert caught.value.retry_after == 3600
+    clock.shift(3600)
+    send()  # the 4th of the day
+    with pytest.raises(SmsLimitExceeded):
+        send()
+
+
 def test_number_daily_cap(clock, settings):
     settings.SMS_RESEND_INTERVAL = 0
     for hour in range(2):
