@@ -79,6 +79,8 @@ def api_exception_handler(exc, context):  # noqa: C901 - one flat mapping is eas
         codes = exc.get_codes()
         if codes == "user_inactive":
             return _response(403, error_body("account_disabled", _("This account is disabled.")))
+        if codes == "api_key_invalid":  # wallet.authentication: client-application keys
+            return _response(401, error_body("api_key_invalid", exc.detail), {"WWW-Authenticate": "Api-Key"})
         return _response(401, error_body("token_invalid", _("The token is invalid, expired or revoked.")))
 
     if isinstance(exc, (drf.PermissionDenied, DjangoPermissionDenied)):

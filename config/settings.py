@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "rest_framework_api_key",  # wallet's client-application keys subclass its AbstractAPIKey
     "accounts",
     "smscodes",
     "wallet",
@@ -201,6 +202,7 @@ for _name in (
     "WALLET_NOTIFICATION_TOLERANCE",
     "WALLET_TOP_UP_PRESETS",
     "WALLET_PUBLIC_URL",
+    "WALLET_CLIENT_RATE",
 ):
     if _name in os.environ:
         globals()[_name] = env.str(_name)

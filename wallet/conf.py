@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Setting] = {
     "PUBLIC_URL": Setting(
         "", "Public base URL (https://host) for links a channel calls or shows (notify URL, return URL)."
     ),
+    "CLIENT_RATE": Setting(
+        "6000/m", "Requests per client application (charges, refunds; all its keys together), e.g. 100/s; 0: off."
+    ),
 }
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "NotFound",
     "NotificationMismatch",
     "NotificationSignatureInvalid",
+    "RefundExceedsCharge",
     "RefundNotAllowed",
     "WalletPermissionDenied",
 ]
@@ -79,3 +80,9 @@ class RefundNotAllowed(ServiceError):
     status = 400
     code = "validation_error"
     default_message = _("This top-up cannot be refunded by that amount.")
+
+
+class RefundExceedsCharge(ServiceError):
+    status = 409
+    code = "refund_exceeds_charge"
+    default_message = _("The refunds would add up to more than the charge.")

@@ -1,8 +1,8 @@
-"""Every change to a wallet: paid top-ups, notifications, staff refunds and adjustments, payments.
+"""Every change to a wallet: paid top-ups, notifications, staff refunds and adjustments.
 
 Money enters a wallet only in :func:`_top_up_credit` (a verified channel
 confirmation: a notification or an active query) and :func:`wallet_adjust`
-(staff); it leaves by :func:`wallet_pay` (until charges replace it) and
+(staff); it leaves by a client application's charge (``wallet.charges``) and
 :func:`top_up_refund` (back to the channel). Each locks its rows through
 ``wallet.lock_objects`` and writes one journal entry through
 ``wallet.ledger.ledger_post``.
@@ -49,7 +49,6 @@ from wallet.errors import (
     ChannelUnavailable,
     IdempotencyInProgress,
     IdempotencyKeyReused,
-    InsufficientFunds,
     InvalidInput,
     NotFound,
     NotificationMismatch,
@@ -82,8 +81,6 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: the wallet page and the API ask a channel about a pending top-up at most this often
 ACTIVE_QUERY_INTERVAL = timedelta(seconds=3)
-#: the revenue account behind the old user payments (until the charges issue removes them)
-PAYMENTS_REVENUE = "payments"
 
 
 # --- Reading a wallet --------------------------------------------------------------------
@@ -222,8 +219,6 @@ def _ledger_change(
                     return LedgerResult(line=_wallet_line(record.entry), replayed=True)
             new_balance = wallet.balance + amount
             if new_balance < 0:
-                if kind == EntryKind.PAYMENT:
-                    raise InsufficientFunds()
                 raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
             if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
                 raise InvalidInput(
@@ -243,30 +238,6 @@ def _ledger_change(
         if record is None or record.entry_id is None:
             raise IdempotencyInProgress() from None
         return LedgerResult(line=_wallet_line(record.entry), replayed=True)
-
-
-def wallet_pay(*, user, amount: Decimal, description: str = "", idempotency_key: str | None = None) -> LedgerResult:
-    """Debit ``amount`` from ``user``'s wallet to the payments revenue account, atomically.
-
-    Kept until the charges issue replaces it. Raises InsufficientFunds when
-    the balance is smaller than ``amount``, InvalidInput, IdempotencyKeyReused,
-    IdempotencyInProgress.
-    """
-    amount = _check_amount(amount, maximum=wallet_settings.MAX_BALANCE)
-    key = _check_key(idempotency_key)
-    description = (description or "").strip()
-    if len(description) > 200:
-        raise InvalidInput(fields={"description": [_("At most 200 characters.")]})
-    revenue = account_system(AccountKind.REVENUE, name=PAYMENTS_REVENUE)
-    return _ledger_change(
-        user=user,
-        kind=EntryKind.PAYMENT,
-        amount=-amount,
-        counter=revenue,
-        idempotency_key=key,
-        reference="",
-        description=description,
-    )
 
 
 def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
@@ -818,5 +789,4 @@ __all__ = [
     "top_ups_sync",
     "wallet_adjust",
     "wallet_get",
-    "wallet_pay",
 ]
