@@ -176,7 +176,7 @@ def _record_store(*, user, key: str, fingerprint: str, entry=None, top_up=None) 
         raise _KeyStoredMeanwhile() from exc
 
 
-# --- Ledger results (payments and adjustments) -------------------------------------------
+# --- Ledger results (adjustments) -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -195,49 +195,27 @@ class LedgerResult:
         return self.line.balance_after  # type: ignore[return-value]
 
 
-def _wallet_line(entry: JournalEntry) -> LedgerLine:
-    return entry.lines.select_related("entry", "account").get(account__kind=AccountKind.WALLET)
+@transaction.atomic
+def _ledger_change(*, user, kind: str, amount: Decimal, counter: LedgerAccount, **entry) -> LedgerResult:
+    """Lock the wallet, check the balance rules, post ``amount`` against ``counter``; atomically.
 
-
-def _ledger_change(
-    *, user, kind: str, amount: Decimal, counter: LedgerAccount, idempotency_key: str = "", **entry
-) -> LedgerResult:
-    """Lock the wallet, replay or post ``amount`` against ``counter``, store the key; atomically.
-
-    Owns its transaction so that a lost idempotency race is rolled back and
-    answered with the winner's entry.
+    (Money leaving for a purchase is a client application's charge: ``wallet.charges``.)
     """
-    fingerprint = _fingerprint(kind=kind, amount=amount, **{k: v for k, v in entry.items() if k != "actor"})
-    try:
-        with transaction.atomic():
-            wallet = lock_objects.wallet_account_lock(user=user)
-            if idempotency_key:
-                record = _record_lookup(user=user, key=idempotency_key, fingerprint=fingerprint)
-                if record is not None:
-                    if record.entry_id is None:
-                        raise IdempotencyKeyReused()
-                    return LedgerResult(line=_wallet_line(record.entry), replayed=True)
-            new_balance = wallet.balance + amount
-            if new_balance < 0:
-                raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
-            if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
-                raise InvalidInput(
-                    fields={
-                        "amount": [
-                            _("The balance cannot exceed %(max)s %(currency)s.")
-                            % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency}
-                        ]
-                    }
-                )
-            posted = ledger_post(kind=kind, lines=[(wallet, amount), (counter, -amount)], **entry)
-            if idempotency_key:
-                _record_store(user=user, key=idempotency_key, fingerprint=fingerprint, entry=posted)
-            return LedgerResult(line=posted.line_for(wallet))
-    except _KeyStoredMeanwhile:
-        record = _record_lookup(user=user, key=idempotency_key, fingerprint=fingerprint)
-        if record is None or record.entry_id is None:
-            raise IdempotencyInProgress() from None
-        return LedgerResult(line=_wallet_line(record.entry), replayed=True)
+    wallet = lock_objects.wallet_account_lock(user=user)
+    new_balance = wallet.balance + amount
+    if new_balance < 0:
+        raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
+    if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
+        raise InvalidInput(
+            fields={
+                "amount": [
+                    _("The balance cannot exceed %(max)s %(currency)s.")
+                    % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency}
+                ]
+            }
+        )
+    posted = ledger_post(kind=kind, lines=[(wallet, amount), (counter, -amount)], **entry)
+    return LedgerResult(line=posted.line_for(wallet))
 
 
 def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
