@@ -11,17 +11,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework_api_key.admin import APIKey
 
 from config.admin import ReadOnlyAdminMixin
 from config.errors import ServiceError
+from config.phones import phone_to_e164
 from wallet.clients import client_application_create, client_application_update, client_key_issue, client_key_revoke
-from wallet.models_clients import ClientApplication, ClientApplicationKey, Scope
+from wallet.models import Charge, ChargeRefund, ChargeStatus, ClientApplication, ClientApplicationKey, LedgerLine, Scope
 
 # djangorestframework-api-key registers its own (unused) APIKey model; our keys belong to applications.
 if admin.site.is_registered(APIKey):
@@ -64,18 +69,32 @@ def _show_keys(modeladmin: admin.ModelAdmin, request: HttpRequest, issued: list[
 @admin.register(ClientApplication)
 class ClientApplicationAdmin(admin.ModelAdmin):
     form = ClientApplicationForm
-    list_display = ("name", "scope_list", "active", "key_count", "last_used", "created_at")
+    list_display = ("name", "scope_list", "active", "revenue", "key_count", "last_used", "created_at")
     list_filter = ("active",)
     search_fields = ("name",)
     inlines = [KeyInline]
     actions = ["issue_key", "deactivate", "activate"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ClientApplication]:
+        # Subqueries, not joins: a join over keys and revenue lines would multiply both.
+        money = DecimalField(max_digits=16, decimal_places=2)
+        revenue = (
+            LedgerLine.objects.filter(account=OuterRef("revenue_account"))
+            .order_by()
+            .values("account")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        keys = ClientApplicationKey.objects.filter(application=OuterRef("pk")).order_by().values("application")
         return (
             super()
             .get_queryset(request)
-            .annotate(_key_count=Count("keys"), _last_used=Max("keys__last_used_at"))
-            .select_related("created_by")
+            .annotate(
+                _revenue=Coalesce(Subquery(revenue, output_field=money), Value(0, output_field=money)),
+                _key_count=Coalesce(Subquery(keys.annotate(n=Count("pk")).values("n")), 0),
+                _last_used=Subquery(keys.annotate(at=Max("last_used_at")).values("at")),
+            )
+            .select_related("created_by", "revenue_account")
         )
 
     def get_inlines(self, request: HttpRequest, obj: ClientApplication | None) -> list[Any]:
@@ -84,10 +103,10 @@ class ClientApplicationAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: ClientApplication | None = None) -> list[str]:
         if obj is None:
             return ["name", "scopes"]
-        return ["name", "scopes", "active", "created_at", "created_by"]
+        return ["name", "scopes", "active", "revenue", "revenue_account", "created_at", "created_by"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ClientApplication | None = None) -> list[str]:
-        return [] if obj is None else ["name", "created_at", "created_by"]
+        return [] if obj is None else ["name", "revenue", "revenue_account", "created_at", "created_by"]
 
     def has_delete_permission(self, request: HttpRequest, obj: ClientApplication | None = None) -> bool:
         return False  # its charges and its revenue stay: switch it off instead
@@ -95,6 +114,10 @@ class ClientApplicationAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("scopes"))
     def scope_list(self, obj: ClientApplication) -> str:
         return ", ".join(obj.scopes) or "-"
+
+    @admin.display(description=gettext_lazy("revenue (charged − refunded)"), ordering="_revenue")
+    def revenue(self, obj: ClientApplication) -> str:
+        return f"{getattr(obj, '_revenue', 0):.2f}"
 
     @admin.display(description=gettext_lazy("keys"), ordering="_key_count")
     def key_count(self, obj: ClientApplication) -> int:
@@ -195,3 +218,121 @@ class ClientApplicationKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("wallet.change_clientapplication")
+
+
+# --- Charges and refunds (read-only: the applications make them) ----------------------------
+
+
+def _search(term: str, *, charge: str, person: str) -> Q:
+    """The charge's number or order number (``charge`` prefixes the charge's fields), or the person's
+    phone (any format), username or id (``person`` prefixes the user's fields)."""
+    q = Q(**{f"{charge}pk": term}) | Q(**{f"{charge}order_id": term}) | Q(**{f"{person}username__iexact": term})
+    e164 = phone_to_e164(term)
+    if e164:
+        q |= Q(**{f"{person}phone": e164})
+    if term.isdigit():
+        q |= Q(**{f"{person}id": int(term)})
+    return q
+
+
+class ChargeStatusFilter(admin.SimpleListFilter):
+    title = gettext_lazy("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(ChargeStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Charge]) -> QuerySet[Charge]:
+        value = self.value()
+        if value == ChargeStatus.SUCCEEDED:
+            return queryset.filter(refunded_amount=0)
+        if value == ChargeStatus.PARTIALLY_REFUNDED:
+            return queryset.filter(refunded_amount__gt=0, refunded_amount__lt=F("amount"))
+        if value == ChargeStatus.REFUNDED:
+            return queryset.filter(refunded_amount=F("amount"))
+        return queryset
+
+
+class ChargeRefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ChargeRefund
+    fk_name = "charge"
+    fields = ("id", "created_at", "amount", "reason", "idempotency_key")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    show_change_link = True
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "application", "user", "order_id", "amount", "refunded_amount", "status_label")
+    list_filter = ("application", ChargeStatusFilter, "created_at")
+    date_hierarchy = "created_at"
+    list_select_related = ("application", "user")
+    search_fields = ("=id",)  # plus order number and the person, see get_search_results
+    search_help_text = gettext_lazy("Charge number, order number, or the person's phone (any format), username or id.")
+    fields = (
+        "id",
+        "application",
+        "user",
+        "order_id",
+        "amount",
+        "currency",
+        "refunded_amount",
+        "status_label",
+        "description",
+        "balance_after",
+        "created_at",
+        "ledger",
+    )
+    readonly_fields = fields
+    inlines = [ChargeRefundInline]
+
+    @admin.display(description=gettext_lazy("status"))
+    def status_label(self, obj: Charge) -> str:
+        return obj.get_status_display()
+
+    @admin.display(description=gettext_lazy("ledger entries"))
+    def ledger(self, obj: Charge) -> str:
+        url = reverse("admin:wallet_journalentry_changelist") + "?" + urlencode({"q": obj.pk})
+        return format_html('<a href="{}">{}</a>', url, _("The charge and its refunds in the ledger"))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Charge], search_term: str):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(_search(term, charge="", person="user__")), False
+
+
+@admin.register(ChargeRefund)
+class ChargeRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "application", "charge", "person", "amount", "reason")
+    list_filter = ("application", "created_at")
+    date_hierarchy = "created_at"
+    list_select_related = ("application", "charge__user")
+    search_fields = ("=id",)
+    search_help_text = gettext_lazy(
+        "Refund or charge number, order number, or the person's phone (any format), username or id."
+    )
+    fields = (
+        "id",
+        "charge",
+        "application",
+        "amount",
+        "reason",
+        "idempotency_key",
+        "refunded_after",
+        "balance_after",
+        "created_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("person"), ordering="charge__user")
+    def person(self, obj: ChargeRefund) -> Any:
+        return obj.charge.user
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[ChargeRefund], search_term: str):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(pk=term) | _search(term, charge="charge__", person="charge__user__")), False

@@ -277,6 +277,13 @@ def charge_get(*, application: ClientApplication, charge_id: str) -> Charge:
     return charge
 
 
+def charges_by_id(*, ids: list[str]) -> dict[str, Charge]:
+    """The charges ``ids`` with their applications, by id (one query): for showing a page of history."""
+    if not ids:
+        return {}
+    return {charge.pk: charge for charge in Charge.objects.filter(pk__in=ids).select_related("application")}
+
+
 # --- Refunds ---------------------------------------------------------------------------------
 
 
@@ -404,4 +411,4 @@ def charge_refund(
         return _replay_refund(known, fingerprint=fingerprint)
 
 
-__all__ = ["ChargeResult", "RefundResult", "charge_create", "charge_get", "charge_refund"]
+__all__ = ["ChargeResult", "RefundResult", "charge_create", "charge_get", "charge_refund", "charges_by_id"]

@@ -11,9 +11,11 @@ from django.views.decorators.http import require_POST
 from config.errors import ServiceError
 from wallet.channels import channel_get, channels_enabled
 from wallet.channels.sandbox import sandbox_checkout, sandbox_sign, sandbox_trade_for_token
+from wallet.charges import charges_by_id
 from wallet.conf import wallet_settings
 from wallet.errors import ChannelUnavailable
 from wallet.forms import TopUpForm, new_idempotency_key
+from wallet.models import EntryKind
 from wallet.selectors import top_ups_of, wallet_lines
 from wallet.services import notification_receive, top_up_create, top_up_get, wallet_get
 
@@ -42,6 +44,15 @@ def _top_up_form(data=None) -> TopUpForm:
 
 def _page(request, *, top_up_form=None, status=200):
     history = Paginator(wallet_lines(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Charges and their refunds name the application that made them (one query per page).
+    history.object_list = lines = list(history.object_list)
+    charges = charges_by_id(
+        ids=[line.entry.reference for line in lines if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND)]
+    )
+    for line in lines:
+        line.charge = (
+            charges.get(line.entry.reference) if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND) else None
+        )
     context = {
         "wallet": wallet_get(user=request.user),
         "history": history,
