@@ -100,12 +100,12 @@ class ClientApplicationAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: ClientApplication | None) -> list[Any]:
         return [] if obj is None else self.inlines
 
-    def get_fields(self, request: HttpRequest, obj: ClientApplication | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ClientApplication | None = None) -> Any:
         if obj is None:
             return ["name", "scopes"]
         return ["name", "scopes", "active", "revenue", "revenue_account", "created_at", "created_by"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ClientApplication | None = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: ClientApplication | None = None) -> Any:
         return [] if obj is None else ["name", "revenue", "revenue_account", "created_at", "created_by"]
 
     def has_delete_permission(self, request: HttpRequest, obj: ClientApplication | None = None) -> bool:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.http import client_ip
+from config.origin import Origin
 from wallet.authentication import ClientKeyAuthentication, scope_required
 from wallet.charges import ChargeResult, RefundResult, charge_create, charge_get, charge_refund
 from wallet.clients import ClientPrincipal
@@ -24,9 +24,6 @@ from wallet.models_charges import ORDER_ID_MAX_LENGTH
 from wallet.serializers import AmountField
 from wallet.throttling import ClientApplicationThrottle
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-
-
 # --- Shapes ----------------------------------------------------------------------------------
 
 
@@ -34,8 +31,8 @@ class ChargeSerializer(serializers.Serializer):
     id = serializers.CharField()
     order_id = serializers.CharField()
     user_id = serializers.IntegerField()
-    amount = serializers.DecimalField(**MONEY)
-    refunded_amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunded_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     status = serializers.ChoiceField(choices=["succeeded", "partially_refunded", "refunded"])
     description = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -43,13 +40,13 @@ class ChargeSerializer(serializers.Serializer):
 
 class ChargeResultSerializer(serializers.Serializer):
     charge = ChargeSerializer()
-    balance = serializers.DecimalField(**MONEY)
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
 class RefundSerializer(serializers.Serializer):
     id = serializers.CharField()
     charge_id = serializers.CharField()
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     reason = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -57,7 +54,7 @@ class RefundSerializer(serializers.Serializer):
 class RefundResultSerializer(serializers.Serializer):
     refund = RefundSerializer()
     charge = ChargeSerializer()
-    balance = serializers.DecimalField(**MONEY)
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
 class ChargeInputSerializer(serializers.Serializer):
@@ -104,13 +101,16 @@ def _created(body: dict[str, Any], *, replayed: bool) -> Response:
     return response
 
 
+def _principal(request: Request) -> ClientPrincipal:
+    principal = request.auth
+    assert isinstance(principal, ClientPrincipal)  # ClientKeyAuthentication is the only authenticator here
+    return principal
+
+
 def _origin(request: Request) -> dict[str, Any]:
-    principal: ClientPrincipal = request.auth
-    return {
-        "ip": client_ip(request),
-        "user_agent": request.headers.get("User-Agent", "")[:200],
-        "api_key": principal.key_prefix,
-    }
+    """What the journal entry records of the request: the client's address and user agent, and the key."""
+    origin = Origin.from_request(request)
+    return {"ip": origin.ip, "user_agent": origin.user_agent[:200], "api_key": _principal(request).key_prefix}
 
 
 # --- Views -----------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class ChargeListView(_ClientView):
         data = ChargeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result: ChargeResult = charge_create(
-            application=request.auth.application,
+            application=_principal(request).application,
             user_id=data.validated_data["user_id"],
             amount=data.validated_data["amount"],
             order_id=data.validated_data["order_id"],
@@ -170,7 +170,7 @@ class ChargeDetailView(_ClientView):
         tags=["charges"],
     )
     def get(self, request: Request, charge_id: str) -> Response:
-        charge = charge_get(application=request.auth.application, charge_id=charge_id)
+        charge = charge_get(application=_principal(request).application, charge_id=charge_id)
         return Response(ChargeSerializer(_charge_data(charge)).data)
 
 
@@ -204,7 +204,7 @@ class ChargeRefundView(_ClientView):
         data = RefundInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result: RefundResult = charge_refund(
-            application=request.auth.application,
+            application=_principal(request).application,
             charge_id=charge_id,
             amount=data.validated_data.get("amount"),
             reason=data.validated_data["reason"],

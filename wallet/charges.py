@@ -120,10 +120,10 @@ def _insert_with_fresh_id(row: _Row, *, prefix: str, attempts: int = 8) -> _Row:
     model = type(row)
     fields = list(model._meta.local_concrete_fields)
     quote = connection.ops.quote_name
-    pk_column = quote(model._meta.pk.column)
+    pk_column = quote(str(model._meta.pk.column))
     # Only identifiers from the model's own metadata go into the text; values are parameters.
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({pk_column}) DO NOTHING RETURNING {pk_column}"
     )
     for _attempt in range(attempts):
@@ -140,7 +140,10 @@ def _insert_with_fresh_id(row: _Row, *, prefix: str, attempts: int = 8) -> _Row:
 
 def _revenue_account(application: ClientApplication) -> LedgerAccount:
     # Filled in from the key lookup's cache entry on the API path (no query).
-    return application.revenue_account
+    account = application.revenue_account
+    if account is None:  # pragma: no cover - client_application_create always gives one
+        raise RuntimeError(f"client application {application.pk} has no revenue account")
+    return account
 
 
 # --- Charges ---------------------------------------------------------------------------------

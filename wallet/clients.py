@@ -19,7 +19,7 @@ A flushed cache only costs a query.
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 from django.db import transaction
@@ -129,7 +129,8 @@ def client_application_create(
 
 def _key_create(*, application: ClientApplication, actor: Any, label: str) -> tuple[ClientApplicationKey, str]:
     label = (label or "").strip()[:50] or _("key")
-    return ClientApplicationKey.objects.create_key(application=application, name=label, created_by=actor)
+    key, raw_key = ClientApplicationKey.objects.create_key(application=application, name=label, created_by=actor)
+    return cast(ClientApplicationKey, key), raw_key
 
 
 @transaction.atomic

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 
 from wallet.models_clients import ClientApplication
 
-_MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
 ORDER_ID_MAX_LENGTH = 64
@@ -53,11 +52,11 @@ class Charge(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="charges", verbose_name=_("person")
     )
     order_id = models.CharField(_("order number"), max_length=ORDER_ID_MAX_LENGTH)
-    amount = models.DecimalField(_("amount"), **_MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     description = models.CharField(_("description"), max_length=200, blank=True)
-    refunded_amount = models.DecimalField(_("refunded"), **_MONEY, default=ZERO)
-    balance_after = models.DecimalField(_("balance after"), **_MONEY)
+    refunded_amount = models.DecimalField(_("refunded"), max_digits=14, decimal_places=2, default=ZERO)
+    balance_after = models.DecimalField(_("balance after"), max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -102,12 +101,12 @@ class ChargeRefund(models.Model):
     application = models.ForeignKey(
         ClientApplication, on_delete=models.PROTECT, related_name="+", verbose_name=_("application")
     )
-    amount = models.DecimalField(_("amount"), **_MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     idempotency_key = models.CharField(_("idempotency key"), max_length=255, blank=True)
     fingerprint = models.CharField(_("request fingerprint"), max_length=64, blank=True)
-    refunded_after = models.DecimalField(_("refunded after"), **_MONEY)
-    balance_after = models.DecimalField(_("balance after"), **_MONEY)
+    refunded_after = models.DecimalField(_("refunded after"), max_digits=14, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:

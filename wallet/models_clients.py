@@ -11,12 +11,14 @@ clears the cached key lookups (see ``wallet.authentication``).
 Imported by ``wallet.models`` so the models belong to the ``wallet`` app.
 """
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 
 class Scope(models.TextChoices):
@@ -69,7 +71,7 @@ class ClientApplication(models.Model):
         return scope in self.scopes
 
 
-class ClientApplicationKeyManager(BaseAPIKeyManager):
+class ClientApplicationKeyManager(APIKeyManager):
     def get_usable_keys(self) -> models.QuerySet:
         return self.filter(revoked=False, application__active=True)
 
@@ -100,8 +102,9 @@ class ClientApplicationKey(AbstractAPIKey):
         verbose_name=_("revoked by"),
     )
 
-    objects = ClientApplicationKeyManager()
+    objects: ClassVar[ClientApplicationKeyManager] = ClientApplicationKeyManager()
 
-    class Meta(AbstractAPIKey.Meta):
+    class Meta:
+        ordering = ("-created",)
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")

@@ -5,25 +5,26 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from config.ratelimit import parse_rate, rate_limit_hit
+from config.ratelimit import rate_parse, ratelimit_hit
 from wallet.clients import ClientPrincipal
 from wallet.conf import wallet_settings
 
 
 class ClientApplicationThrottle(BaseThrottle):
-    """All keys of one application share one budget: one atomic cache counter per window."""
+    """All keys of one application share one budget: one atomic cache counter per window.
+
+    ``WALLET_CLIENT_RATE`` is a ``config.ratelimit`` rate (``"6000/m"``,
+    ``"100/s"``); ``"0"`` or ``"0/m"`` switches it off (no cache round trip).
+    """
 
     def __init__(self) -> None:
         self._wait: int | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        rate = str(wallet_settings.CLIENT_RATE).strip()
-        if not rate or rate == "0" or not isinstance(request.auth, ClientPrincipal):
+        text = str(wallet_settings.CLIENT_RATE).strip()
+        if text in ("", "0") or not isinstance(request.auth, ClientPrincipal):
             return True
-        limit, period = parse_rate(rate)
-        if limit <= 0:
-            return True
-        result = rate_limit_hit(f"client-app:{request.auth.application.pk}", limit=limit, period=period)
+        result = ratelimit_hit(scope="client-app", key=str(request.auth.application.pk), rate=rate_parse(text))
         self._wait = result.retry_after
         return result.allowed
 

@@ -45,17 +45,17 @@ def _top_up_form(data=None) -> TopUpForm:
 def _page(request, *, top_up_form=None, status=200):
     history = Paginator(wallet_lines(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     # Charges and their refunds name the application that made them (one query per page).
-    history.object_list = lines = list(history.object_list)
-    charges = charges_by_id(
-        ids=[line.entry.reference for line in lines if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND)]
-    )
-    for line in lines:
-        line.charge = (
-            charges.get(line.entry.reference) if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND) else None
-        )
+    lines = list(history.object_list)
+    of_charges = [line.entry.reference for line in lines if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND)]
+    charges = charges_by_id(ids=of_charges)
+    rows = [
+        (line, charges.get(line.entry.reference) if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND) else None)
+        for line in lines
+    ]
     context = {
         "wallet": wallet_get(user=request.user),
         "history": history,
+        "history_rows": rows,
         "top_ups": top_ups_of(user=request.user)[:TOP_UPS_SHOWN],
         "top_up_form": top_up_form or _top_up_form(),
     }
