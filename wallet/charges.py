@@ -30,7 +30,8 @@ from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Subquery
+from django.db.models import Count, F, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from wallet import lock_objects
@@ -51,9 +52,11 @@ from wallet.models import (
     ClientApplication,
     EntryKind,
     LedgerAccount,
+    LedgerLine,
     new_order_id,
 )
-from wallet.models_charges import ORDER_ID_MAX_LENGTH
+from wallet.models_charges import ORDER_ID_MAX_LENGTH, ZERO
+from wallet.selectors import AuditFinding
 from wallet.services import _check_amount, _check_key
 
 _Row = TypeVar("_Row", bound=models.Model)
@@ -414,4 +417,68 @@ def charge_refund(
         return _replay_refund(known, fingerprint=fingerprint)
 
 
-__all__ = ["ChargeResult", "RefundResult", "charge_create", "charge_get", "charge_refund", "charges_by_id"]
+# --- Audit -----------------------------------------------------------------------------------
+
+
+def charges_audit() -> list[AuditFinding]:
+    """Every charge whose rows and ledger disagree (``manage.py wallet_audit`` runs it after the ledger's checks).
+
+    - a charge has exactly one ``charge`` entry: its wallet −amount, its
+      application's revenue +amount;
+    - its ``refunded_amount`` is the sum of its refunds, which is what its
+      ``refund`` entries gave back to the wallet, one entry per refund.
+    Two aggregate queries plus one pass over the charges.
+    """
+    findings: dict[str, AuditFinding] = {}
+
+    def problem(subject: str, text: str) -> None:
+        findings.setdefault(subject, AuditFinding(subject)).problems.append(text)
+
+    booked: dict[tuple[str, str, str], tuple[Decimal, int]] = {}
+    lines = (
+        LedgerLine.objects.filter(entry__kind__in=[EntryKind.CHARGE, EntryKind.REFUND])
+        .values_list("entry__reference", "entry__kind", "account__kind")
+        .annotate(total=Sum("amount"), entries=Count("entry", distinct=True))
+        .order_by()
+    )
+    for reference, kind, account_kind, total, entries in lines.iterator(chunk_size=5000):
+        booked[(reference, kind, account_kind)] = (total, entries)
+    refunds = dict(
+        ChargeRefund.objects.values("charge").annotate(total=Sum("amount"), n=Count("pk")).values_list("charge", "n")
+    )
+    charges = Charge.objects.only("pk", "amount", "refunded_amount").iterator(chunk_size=5000)
+    for charge in charges:
+        subject = f"charge {charge.pk}"
+        wallet, wallet_entries = booked.pop((charge.pk, EntryKind.CHARGE, AccountKind.WALLET), (ZERO, 0))
+        revenue, _n = booked.pop((charge.pk, EntryKind.CHARGE, AccountKind.REVENUE), (ZERO, 0))
+        if wallet_entries != 1 or wallet != -charge.amount or revenue != charge.amount:
+            problem(subject, f"{wallet_entries} charge entries moving {wallet:.2f} / {revenue:.2f}, not one of {charge.amount}")
+        back, refund_entries = booked.pop((charge.pk, EntryKind.REFUND, AccountKind.WALLET), (ZERO, 0))
+        booked.pop((charge.pk, EntryKind.REFUND, AccountKind.REVENUE), None)
+        if back != charge.refunded_amount or refund_entries != refunds.get(charge.pk, 0):
+            problem(
+                subject,
+                f"refunded {charge.refunded_amount} in {refunds.get(charge.pk, 0)} refund(s), "
+                f"the ledger gave back {back:.2f} in {refund_entries} entries",
+            )
+    for reference, kind, _account_kind in booked:
+        problem(f"entry {kind} {reference}", "no such charge")
+    refunded = (
+        Charge.objects.annotate(total=Coalesce(Sum("refunds__amount"), Value(ZERO)))
+        .exclude(refunded_amount=F("total"))
+        .values_list("pk", "refunded_amount", "total")
+    )
+    for pk, refunded_amount, total in refunded:
+        problem(f"charge {pk}", f"refunded_amount {refunded_amount} != sum of its refunds {total:.2f}")
+    return sorted(findings.values(), key=lambda finding: finding.subject)
+
+
+__all__ = [
+    "ChargeResult",
+    "RefundResult",
+    "charge_create",
+    "charge_get",
+    "charge_refund",
+    "charges_audit",
+    "charges_by_id",
+]

@@ -371,3 +371,23 @@ def test_schema_documents_the_charge_routes_with_the_api_key_scheme():
     assert post["security"] == [{"apiKeyAuth": []}]
     assert "/api/v1/wallet/charges/{charge_id}/refunds/" in schema["paths"]
     assert schema["components"]["securitySchemes"]["apiKeyAuth"]["type"] == "apiKey"
+
+
+def test_the_audit_checks_charges_against_the_ledger(shop, person):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from wallet.charges import charges_audit
+
+    _application, client = shop
+    charge_id = _charge(client, person).json()["charge"]["id"]
+    _refund(client, charge_id, amount="10.00")
+    assert charges_audit() == []
+    call_command("wallet_audit", stdout=StringIO())
+    Charge.objects.filter(pk=charge_id).update(refunded_amount=Decimal("12.00"))  # a row that lies
+    (finding,) = charges_audit()
+    assert finding.subject == f"charge {charge_id}"
+    assert any("the ledger gave back 10.00" in text for text in finding.problems)
+    with pytest.raises(CommandError, match=charge_id):
+        call_command("wallet_audit", stdout=StringIO(), stderr=StringIO())
