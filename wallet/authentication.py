@@ -18,13 +18,17 @@ from rest_framework.request import Request
 from rest_framework_api_key.permissions import KeyParser
 
 from wallet.clients import ClientPrincipal, client_key_authenticate
+from wallet.errors import ApiKeyInvalid
 
 
-class ApiKeyInvalid(AuthenticationFailed):
-    """401 ``api_key_invalid``: missing, unknown, revoked or expired key, or an inactive application."""
+class ApiKeyInvalidFailure(AuthenticationFailed):
+    """DRF's authentication failure, rendered as our ``ApiKeyInvalid`` (401 api_key_invalid).
 
-    default_detail = _("A valid client-application API key is required.")
-    default_code = "api_key_invalid"
+    DRF only handles its own exception types during authentication, so the
+    domain error rides along in ``service_error`` for the exception handler.
+    """
+
+    service_error = ApiKeyInvalid()
 
 
 class ClientKeyAuthentication(BaseAuthentication):
@@ -36,10 +40,10 @@ class ClientKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ClientPrincipal]:
         raw_key = self._parser.get_from_authorization(request)
         if not raw_key:
-            raise ApiKeyInvalid()
+            raise ApiKeyInvalidFailure()
         principal = client_key_authenticate(raw_key=raw_key.strip())
         if principal is None:
-            raise ApiKeyInvalid()
+            raise ApiKeyInvalidFailure()
         return AnonymousUser(), principal
 
     def authenticate_header(self, request: Request) -> str:

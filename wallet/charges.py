@@ -452,7 +452,10 @@ def charges_audit() -> list[AuditFinding]:
         wallet, wallet_entries = booked.pop((charge.pk, EntryKind.CHARGE, AccountKind.WALLET), (ZERO, 0))
         revenue, _n = booked.pop((charge.pk, EntryKind.CHARGE, AccountKind.REVENUE), (ZERO, 0))
         if wallet_entries != 1 or wallet != -charge.amount or revenue != charge.amount:
-            problem(subject, f"{wallet_entries} charge entries moving {wallet:.2f} / {revenue:.2f}, not one of {charge.amount}")
+            problem(
+                subject,
+                f"{wallet_entries} charge entries moving {wallet:.2f} / {revenue:.2f}, not one of {charge.amount}",
+            )
         back, refund_entries = booked.pop((charge.pk, EntryKind.REFUND, AccountKind.WALLET), (ZERO, 0))
         booked.pop((charge.pk, EntryKind.REFUND, AccountKind.REVENUE), None)
         if back != charge.refunded_amount or refund_entries != refunds.get(charge.pk, 0):

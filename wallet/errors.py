@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import InvalidInput, ServiceError
 
 __all__ = [
+    "ApiKeyInvalid",
     "ChannelFailed",
     "ChannelUnavailable",
     "IdempotencyInProgress",
@@ -86,3 +87,11 @@ class RefundExceedsCharge(ServiceError):
     status = 409
     code = "refund_exceeds_charge"
     default_message = _("The refunds would add up to more than the charge.")
+
+
+class ApiKeyInvalid(ServiceError):
+    """Missing, unknown, revoked or expired client-application key, or the application is switched off."""
+
+    status = 401
+    code = "api_key_invalid"
+    default_message = _("A valid client-application API key is required.")

@@ -236,7 +236,7 @@ class LedgerLine(_AppendOnlyModel):
         indexes = [models.Index(fields=["account", "-created_at"], name="wallet_line_account_created")]
 
     def __str__(self):
-        return f"{self.account.key} {self.amount}"
+        return f"{self.amount}"  # no account lookup: admin inlines print every line
 
 
 # --- Top-ups -------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ class AuditFinding:
     problems: list[str] = field(default_factory=list)
 
 
+def _money(value) -> str:
+    return f"{Decimal(value):.2f}"  # SQLite sums come back without their decimals
+
+
 _ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
@@ -64,7 +68,7 @@ def wallet_audit() -> list[AuditFinding]:
         .values_list("pk", "total", "n")
     )
     for pk, total, n in unbalanced.iterator(chunk_size=2000):
-        problem(f"entry {pk}", f"{n} line(s) summing to {total}")
+        problem(f"entry {pk}", f"{n} line(s) summing to {_money(total)}")
 
     accounts = {
         a.pk: a
@@ -77,7 +81,7 @@ def wallet_audit() -> list[AuditFinding]:
             continue
         subject = f"account {account.key}"
         if account.balance != account.total:
-            problem(subject, f"balance {account.balance} != sum of lines {account.total}")
+            problem(subject, f"balance {_money(account.balance)} != sum of lines {_money(account.total)}")
         if account.line_count != account.n:
             problem(subject, f"line_count {account.line_count} != {account.n} lines")
         if account.balance < 0:
