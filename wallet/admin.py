@@ -360,3 +360,7 @@ class TopUpRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "finished_at",
     )
     readonly_fields = fields
+
+
+# Client applications, their keys, charges and refunds: their own module.
+from wallet import admin_clients  # noqa: E402, F401

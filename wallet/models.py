@@ -517,3 +517,9 @@ class SandboxRefund(models.Model):
 
     def __str__(self):
         return self.refund_no
+
+
+# Client applications, charges and refunds live in their own modules; importing them here
+# makes them wallet models.
+from wallet.models_charges import Charge, ChargeRefund, ChargeStatus, charge_status  # noqa: E402, F401
+from wallet.models_clients import ClientApplication, ClientApplicationKey, Scope  # noqa: E402, F401
