@@ -66,7 +66,7 @@ def test_command_refuses_an_unknown_scope_and_a_taken_name():
     with pytest.raises(CommandError):
         call_command("wallet_client_create", "X", "--scope", "transfer", stdout=io.StringIO(), stderr=io.StringIO())
     call_command("wallet_client_create", "Shop", stdout=io.StringIO())
-    with pytest.raises(CommandError, match="already exists"):
+    with pytest.raises(CommandError, match="already exists|已存在同名的应用"):  # zh-hans is the default language
         call_command("wallet_client_create", "shop", stdout=io.StringIO())
     assert ClientApplication.objects.count() == 1
 
