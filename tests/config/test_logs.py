@@ -185,6 +185,9 @@ def test_phone_numbers_are_masked_like_support_staff_see_them():
     assert phone_mask("+8613800138000") == "+86138****8000"
     text = redact_text("call 13800138000, +8613800138000, 8613800138000 or +14155550123")
     assert text == "call 138****8000, +86138****8000, 86138****8000 or +141****0123"
+    assert redact_text("手机号13800138000") == "手机号138****8000"
+    request_id = "2dd4d2f14309881234567e2097b8aab715"  # eleven digits inside a hex id are not a number
+    assert redact_text(request_id) == request_id
 
 
 def test_codes_tokens_and_credentials_in_free_text_are_dropped():
