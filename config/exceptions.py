@@ -130,7 +130,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         view = context.get("view") if context else None
         logger.exception("Unhandled exception in %s", view.__class__.__name__ if view else "?")
         error = ServerError()
-    return error_response(error)
+    response = error_response(error)
+    # DRF puts the authenticator's challenge on a 401 (RFC 7235): keep it.
+    auth_header = getattr(exc, "auth_header", None)
+    if error.status == 401 and auth_header:
+        response["WWW-Authenticate"] = auth_header
+    return response
 
 
 def error_json(error: ServiceError) -> JsonResponse:
