@@ -1,8 +1,8 @@
 """Issue 10, "Also": hostile profile text renders escaped on every admin page that shows it.
 
 A nickname or company of ``<script>`` or ``"><img onerror>``, the same text
-typed as a login name and sent as a User-Agent, and as a ledger description
-and adjustment reason: the admin must show it as text, never as markup.
+typed as a login name and sent as a User-Agent, and as a staff adjustment's
+reason: the admin must show it as text, never as markup.
 """
 
 from decimal import Decimal
@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent
 from tests.factories import UserFactory
-from wallet.models import Transaction, Wallet
-from wallet.services import wallet_adjust, wallet_pay, wallet_top_up
+from wallet.models import JournalEntry, LedgerAccount
+from wallet.services import wallet_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -72,13 +72,12 @@ def test_security_event_list_and_page_escape_login_and_user_agent(admin_client, 
     assert_escaped(admin_client.get(f"/admin/accounts/securityevent/{event.pk}/change/"), IMG + SCRIPT)
 
 
-def test_wallet_admin_escapes_descriptions_and_reasons(admin_client, admin_user, hostile):
-    wallet_top_up(user=hostile, amount=Decimal("10.00"))
-    wallet_pay(user=hostile, amount=Decimal("1.00"), description=SCRIPT)
-    wallet_adjust(actor=admin_user, user=hostile, amount=Decimal("1.00"), reason=IMG)
-    wallet = Wallet.objects.get(user=hostile)
-    assert_escaped(admin_client.get(f"/admin/wallet/wallet/{wallet.pk}/change/"), SCRIPT, IMG)
-    assert_escaped(admin_client.get("/admin/wallet/transaction/"), SCRIPT)
-    adjustment = Transaction.objects.get(wallet=wallet, kind="adjustment")
-    assert_escaped(admin_client.get(f"/admin/wallet/transaction/{adjustment.pk}/change/"), IMG)
-    assert admin_client.get(f"/admin/wallet/wallet/{wallet.pk}/adjust/").status_code == 200
+def test_wallet_admin_escapes_adjustment_reasons(admin_client, admin_user, hostile):
+    wallet_adjust(actor=admin_user, user=hostile, amount=Decimal("5.00"), reason=IMG + SCRIPT)
+    account = LedgerAccount.objects.get(user=hostile)
+    entry = JournalEntry.objects.get(kind="adjustment")
+    assert_escaped(admin_client.get(f"/admin/wallet/journalentry/{entry.pk}/change/"), IMG + SCRIPT)
+    for page in (f"/admin/wallet/ledgeraccount/{account.pk}/change/", "/admin/wallet/journalentry/"):
+        response = admin_client.get(page)
+        assert response.status_code == 200
+        assert SCRIPT not in response.content.decode() and IMG not in response.content.decode()
