@@ -263,6 +263,14 @@ def charge_create(
                 description=description,
                 origin=origin,
             )
+    except InsufficientFunds:
+        # A same-order request may have committed while we waited for the
+        # lock (our lookup's snapshot predates it) and spent what we checked:
+        # then this is its replay, not a refusal. One query, on this path only.
+        known = Charge.objects.filter(application=application, order_id=order_id).first()
+        if known is None:
+            raise
+        return _replay_charge(known, user_id=user_id, amount=amount, description=description)
     except IntegrityError:
         # Everything was rolled back. The only unique conflict left to the
         # charge INSERT is (application, order_id): a same-order request
