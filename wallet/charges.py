@@ -169,7 +169,9 @@ def _wallet_lock_for_charge(*, user_id: int, application: ClientApplication, ord
     wallet yet. ``existing_charge`` comes from the statement's snapshot, taken
     before any wait for the lock: see ``_OrderStoredMeanwhile``.
     """
-    existing = Charge.objects.filter(application=application, order_id=order_id).values("pk")[:1]
+    # order_by(): without it the model's ordering makes PostgreSQL walk all of the application's charges
+    # instead of probing the unique (application, order_id) index.
+    existing = Charge.objects.filter(application=application, order_id=order_id).order_by().values("pk")[:1]
     return (
         lock_objects.ledger_accounts_qs_select_for_update()
         .filter(user_id=user_id, user__is_active=True, kind=AccountKind.WALLET)
