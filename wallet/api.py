@@ -7,6 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ServiceError
+from config.http import client_ip
+from config.origin import Origin
 from wallet.channels import channel_get
 from wallet.selectors import top_ups_of, wallet_lines
 from wallet.serializers import (
@@ -84,7 +86,7 @@ class TopUpListView(generics.ListAPIView):
             channel=data.validated_data["channel"],
             method=data.validated_data["method"],
             idempotency_key=request.headers.get("Idempotency-Key"),
-            client_ip=request.META.get("REMOTE_ADDR", ""),
+            origin=Origin.from_request(request),
         )
         body = TopUpSerializer(result.top_up, context={"request": request}).data
         return _replayed(Response(body, status=201), result.replayed)
@@ -124,7 +126,7 @@ class NotifyView(APIView):
         headers = dict(request.headers.items())
         try:
             answer = notification_receive(
-                channel=channel, headers=headers, body=request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
+                channel=channel, headers=headers, body=request.body, remote_addr=client_ip(request._request)
             )
         except ServiceError:
             if getattr(adapter, "api_errors", False):

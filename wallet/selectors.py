@@ -16,9 +16,10 @@ from wallet.models import (
     LedgerLine,
     TopUp,
 )
+from wallet.types import Person
 
 
-def wallet_lines(*, user) -> QuerySet[LedgerLine]:
+def wallet_lines(*, user: Person) -> QuerySet[LedgerLine]:
     """The lines of ``user``'s wallet account, newest first, with their entries (API "transactions")."""
     return (
         LedgerLine.objects.filter(account__user=user, account__kind=AccountKind.WALLET)
@@ -27,7 +28,7 @@ def wallet_lines(*, user) -> QuerySet[LedgerLine]:
     )
 
 
-def top_ups_of(*, user) -> QuerySet[TopUp]:
+def top_ups_of(*, user: Person) -> QuerySet[TopUp]:
     """``user``'s top-ups, newest first."""
     return TopUp.objects.filter(user=user).order_by("-created_at", "-id")
 
@@ -38,7 +39,7 @@ class AuditFinding:
     problems: list[str] = field(default_factory=list)
 
 
-def _money(value) -> str:
+def _money(value: Decimal | int | str) -> str:
     return f"{Decimal(value):.2f}"  # SQLite sums come back without their decimals
 
 
@@ -80,7 +81,8 @@ def wallet_audit() -> list[AuditFinding]:
         if account.kind not in TRACKED_KINDS:
             continue
         subject = f"account {account.key}"
-        if account.balance != account.total:
+        # SQLite adds decimals as floats: compare in cents (PostgreSQL's numeric sums are exact anyway).
+        if account.balance != Decimal(account.total).quantize(Decimal("0.01")):
             problem(subject, f"balance {_money(account.balance)} != sum of lines {_money(account.total)}")
         if account.line_count != account.n:
             problem(subject, f"line_count {account.line_count} != {account.n} lines")
@@ -92,7 +94,7 @@ def wallet_audit() -> list[AuditFinding]:
     )
     current, expected_seq, running = None, 0, Decimal("0.00")
 
-    def close(account_id):
+    def close(account_id: int | None) -> None:
         if account_id is not None and accounts[account_id].kind in TRACKED_KINDS:
             account = accounts[account_id]
             if running != account.balance:
@@ -117,7 +119,7 @@ def wallet_audit() -> list[AuditFinding]:
         running = balance_after if balance_after is not None else running + amount
     close(current)
 
-    credits = dict(
+    credits: dict[str, int] = dict(
         JournalEntry.objects.filter(kind=EntryKind.TOP_UP)
         .exclude(reference="")
         .values("reference")
@@ -130,13 +132,13 @@ def wallet_audit() -> list[AuditFinding]:
         )
     )
     top_ups = TopUp.objects.values_list("pk", "status", "amount", "account_id", "credit_entry_id")
-    for pk, status, amount, account_id, credit_entry_id in top_ups.iterator(chunk_size=2000):
-        n = credits.get(pk, 0)
+    for top_up_id, status, amount, account_id, credit_entry_id in top_ups.iterator(chunk_size=2000):
+        n = credits.get(top_up_id, 0)
         if status in PAID_STATUSES:
             if n != 1 or credit_entry_id is None:
-                problem(f"top-up {pk}", f"paid but credited {n} time(s)")
+                problem(f"top-up {top_up_id}", f"paid but credited {n} time(s)")
             elif (credit_entry_id, account_id, amount) not in credit_lines:
-                problem(f"top-up {pk}", "its credit entry does not put its amount on its wallet")
+                problem(f"top-up {top_up_id}", "its credit entry does not put its amount on its wallet")
         elif n:
-            problem(f"top-up {pk}", f"{status} but credited {n} time(s)")
+            problem(f"top-up {top_up_id}", f"{status} but credited {n} time(s)")
     return sorted(findings.values(), key=lambda finding: finding.subject)
