@@ -149,6 +149,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth and passwords -------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The only backend: every password check obeys the lockout and the per-IP limit.
+AUTHENTICATION_BACKENDS = ["accounts.backends.AccountBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
