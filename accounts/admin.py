@@ -30,7 +30,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_security import SecurityEventAdminMixin, report_skipped
+from accounts.admin_lifecycle import ConsentInline, DeviceInline
+from accounts.admin_security import SecurityEventAdminMixin, SecurityEventInline, report_skipped
 from accounts.backends import authentication_refusal
 from accounts.errors import InvalidCredentials, StaffPermissionDenied
 from accounts.models import User
@@ -162,6 +163,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined", "tokens_valid_after")}),
     )
     actions = ["remove_avatars"]
+    inlines = (SecurityEventInline, DeviceInline, ConsentInline)
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "username", "usable_password", "password1", "password2")}),
     )
