@@ -64,7 +64,7 @@ from accounts.upload import check_upload, limit_upload
 from config.errors import InvalidInput, NotAuthenticated, NotFound, RateLimited, TokenInvalid
 from config.openapi import error_responses
 from config.origin import Origin
-from config.ratelimit import IPRateThrottle
+from smscodes.budget import CodeBudgetThrottle
 from smscodes.errors import (
     CodeAttemptsExceeded,
     CodeInvalid,
@@ -115,6 +115,8 @@ class _AnonymousApi(APIView):
 
 
 class RegisterApi(_AnonymousApi):
+    throttle_classes = [CodeBudgetThrottle]  # takes a code: the budget of every code door
+
     @extend_schema(
         operation_id="auth_register",
         tags=["auth"],
@@ -124,7 +126,7 @@ class RegisterApi(_AnonymousApi):
         request=RegisterInputSerializer,
         responses={
             201: SessionSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, PhoneTaken, UsernameTaken),
+            **error_responses(InvalidInput, *CODE_ERRORS, PhoneTaken, UsernameTaken, RateLimited),
         },
     )
     def post(self, request: Request) -> Response:
@@ -161,6 +163,8 @@ class LoginApi(_AnonymousApi):
 
 
 class LoginCodeApi(_AnonymousApi):
+    throttle_classes = [CodeBudgetThrottle]  # takes a code: the budget of every code door
+
     @extend_schema(
         operation_id="auth_login_code",
         tags=["auth"],
@@ -168,7 +172,7 @@ class LoginCodeApi(_AnonymousApi):
         request=LoginCodeInputSerializer,
         responses={
             200: SessionSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, AccountDisabled, PhoneNotRegistered),
+            **error_responses(InvalidInput, *CODE_ERRORS, AccountDisabled, PhoneNotRegistered, RateLimited),
         },
     )
     def post(self, request: Request) -> Response:
@@ -243,6 +247,8 @@ class LogoutApi(APIView):
 
 
 class PasswordResetApi(_AnonymousApi):
+    throttle_classes = [CodeBudgetThrottle]  # takes a code: the budget of every code door
+
     @extend_schema(
         operation_id="auth_password_reset",
         tags=["auth"],
@@ -256,6 +262,7 @@ class PasswordResetApi(_AnonymousApi):
                 *CODE_ERRORS,
                 AccountDisabled,
                 PhoneNotRegistered,
+                RateLimited,
                 notes={"validation_error": "weak new_password"},
             ),
         },
@@ -338,6 +345,7 @@ class MeApi(APIView):
 
 class MePhoneApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [CodeBudgetThrottle]  # per client IP, signed in or not
 
     @extend_schema(
         operation_id="me_phone_change",
@@ -349,7 +357,9 @@ class MePhoneApi(APIView):
         request=PhoneChangeInputSerializer,
         responses={
             200: UserSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, PasswordIncorrect, PhoneTaken, AccountLocked, *AUTH_ERRORS),
+            **error_responses(
+                InvalidInput, *CODE_ERRORS, PasswordIncorrect, PhoneTaken, AccountLocked, RateLimited, *AUTH_ERRORS
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -367,11 +377,10 @@ class MePhoneApi(APIView):
 class SmsCodeSendApi(_AnonymousApi):
     """Send a verification code by SMS. The code is never in the response."""
 
-    # Per IP, on top of the SMS limits: those count codes sent, this also
-    # counts answers such as phone_taken that would let a script map which
-    # numbers have accounts.
-    throttle_classes = [IPRateThrottle]
-    throttle_scope = "sms_send"
+    # Per IP, on top of the SMS limits: those count codes sent, this counts
+    # answers such as phone_taken that would let a script map which numbers
+    # have accounts (shared with every door that takes a code).
+    throttle_classes = [CodeBudgetThrottle]
 
     @extend_schema(
         operation_id="sms_code_send",

@@ -13,8 +13,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent
 from tests.factories import UserFactory
-from wallet.models import Transaction, Wallet
-from wallet.services import wallet_adjust, wallet_pay, wallet_top_up
+from tests.wallet.charges_helpers import fund, new_application
+from wallet.charges import charge_create
+from wallet.ledger import account_for_wallet
+from wallet.models import JournalEntry
+from wallet.services import wallet_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -73,12 +76,20 @@ def test_security_event_list_and_page_escape_login_and_user_agent(admin_client, 
 
 
 def test_wallet_admin_escapes_descriptions_and_reasons(admin_client, admin_user, hostile):
-    wallet_top_up(user=hostile, amount=Decimal("10.00"))
-    wallet_pay(user=hostile, amount=Decimal("1.00"), description=SCRIPT)
+    fund(hostile, "10.00")
+    application, _key = new_application("Shop")
+    charge = charge_create(
+        application=application, user_id=hostile.pk, amount=Decimal("1.00"), order_id="xss-1", description=SCRIPT
+    ).charge
     wallet_adjust(actor=admin_user, user=hostile, amount=Decimal("1.00"), reason=IMG)
-    wallet = Wallet.objects.get(user=hostile)
-    assert_escaped(admin_client.get(f"/admin/wallet/wallet/{wallet.pk}/change/"), SCRIPT, IMG)
-    assert_escaped(admin_client.get("/admin/wallet/transaction/"), SCRIPT)
-    adjustment = Transaction.objects.get(wallet=wallet, kind="adjustment")
-    assert_escaped(admin_client.get(f"/admin/wallet/transaction/{adjustment.pk}/change/"), IMG)
-    assert admin_client.get(f"/admin/wallet/wallet/{wallet.pk}/adjust/").status_code == 200
+    account = account_for_wallet(user=hostile)
+    account_page = admin_client.get(f"/admin/wallet/ledgeraccount/{account.pk}/change/").content.decode()
+    assert SCRIPT not in account_page and IMG not in account_page
+    adjustment = JournalEntry.objects.get(kind="adjustment", lines__account=account)
+    assert_escaped(admin_client.get(f"/admin/wallet/journalentry/{adjustment.pk}/change/"), IMG)
+    assert admin_client.get(f"/admin/wallet/ledgeraccount/{account.pk}/adjust/").status_code == 200
+    assert_escaped(admin_client.get(f"/admin/wallet/charge/{charge.pk}/change/"), SCRIPT)
+    charge_list = admin_client.get("/admin/wallet/charge/").content.decode()
+    assert SCRIPT not in charge_list
+    charge_entry = JournalEntry.objects.get(kind="charge", lines__account=account)
+    assert_escaped(admin_client.get(f"/admin/wallet/journalentry/{charge_entry.pk}/change/"), SCRIPT)
