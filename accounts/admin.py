@@ -29,7 +29,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_security import SecurityEventAdminMixin, report_skipped
+from accounts.admin_lifecycle import ConsentInline, DeviceInline
+from accounts.admin_security import SecurityEventAdminMixin, SecurityEventInline, report_skipped
 from accounts.errors import StaffPermissionDenied
 from accounts.models import User
 from accounts.selectors import user_search_q
@@ -139,6 +140,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined", "tokens_valid_after")}),
     )
     actions = ["remove_avatars"]
+    inlines = (SecurityEventInline, DeviceInline, ConsentInline)
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "username", "usable_password", "password1", "password2")}),
     )

@@ -41,7 +41,7 @@ from accounts.forms import (
 )
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
 from accounts.services.avatar import avatar_remove, avatar_set
-from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_login
+from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_device_id, session_login
 from accounts.upload import LimitedUploadHandler, check_upload, limit_upload
 from config.errors import InvalidInput, RateLimited, ServiceError
 from config.forms import error_message_with_wait, form_add_service_error
@@ -215,7 +215,9 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.user_logout(user=authenticated_user(request), origin=Origin.from_request(request))
+        services.user_logout(
+            user=authenticated_user(request), device_id=session_device_id(request), origin=Origin.from_request(request)
+        )
         auth_logout(request)
         messages.success(request, _("You have logged out."))
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
