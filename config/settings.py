@@ -57,7 +57,7 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "accounts.apps.AccountsAdminConfig",  # django.contrib.admin, with the accounts admin site
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -226,7 +226,6 @@ WALLET_QUERY_AFTER = env.int("WALLET_QUERY_AFTER", default=60)
 WALLET_NOTIFICATION_TOLERANCE = env.int("WALLET_NOTIFICATION_TOLERANCE", default=300)
 WALLET_TOP_UP_PRESETS = env.list("WALLET_TOP_UP_PRESETS", default=["10", "50", "100", "200", "500"])
 WALLET_PUBLIC_URL = env.str("WALLET_PUBLIC_URL", default="")
-# Requests per client application (charges and refunds, all its keys together); "0" switches it off.
 WALLET_CLIENT_RATE = env.str("WALLET_CLIENT_RATE", default="6000/m")
 
 # --- SMS codes ----------------------------------------------------------------------

@@ -61,7 +61,7 @@ SETTINGS: dict[str, Setting] = {
     "TOP_UP_PRESETS": Setting(_list, "Amounts offered on the wallet page."),
     "PUBLIC_URL": Setting(_str, "Public base URL (https://host) for links a channel calls or shows."),
     "CLIENT_RATE": Setting(
-        _str, "Requests per client application (charges, refunds; all its keys), e.g. 100/s; 0: off."
+        _str, "Requests per client application (charges, refunds; all its keys together), e.g. 100/s; 0: off."
     ),
 }
 
