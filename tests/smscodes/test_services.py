@@ -148,7 +148,7 @@ def test_send_inside_a_rolled_back_transaction_sends_nothing(django_capture_on_c
 
 
 def test_provider_failure_after_the_callers_commit_is_logged_and_gives_the_quota_back(
-    django_capture_on_commit_callbacks, provider_down, settings
+    clock, django_capture_on_commit_callbacks, provider_down, settings
 ):
     settings.SMS_PHONE_HOURLY_LIMIT = 1
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -262,7 +262,7 @@ def test_refused_sends_use_up_no_quota(clock, settings):
     send()  # the cooldown refusals above did not count
 
 
-def test_provider_failure_uses_up_no_quota_nor_cooldown(settings, monkeypatch):
+def test_provider_failure_uses_up_no_quota_nor_cooldown(clock, settings, monkeypatch):
     from smscodes.backends import locmem
 
     settings.SMS_PHONE_HOURLY_LIMIT = 1
