@@ -16,7 +16,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -30,9 +29,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_security import SecurityEventAdminMixin, report_skipped
-from accounts.backends import authentication_refusal
-from accounts.errors import InvalidCredentials, StaffPermissionDenied
+from accounts.admin_lifecycle import ConsentInline, DeviceInline
+from accounts.admin_security import SecurityEventAdminMixin, SecurityEventInline, report_skipped
+from accounts.errors import StaffPermissionDenied
 from accounts.models import User
 from accounts.selectors import user_search_q
 from accounts.services.staff import (
@@ -52,27 +51,6 @@ from accounts.sessions import session_keep_after_revocation
 from config.errors import ServiceError
 from config.forms import form_add_service_error
 from config.origin import Origin
-
-
-class AdminLoginForm(AdminAuthenticationForm):
-    """Django's admin login form, saying "locked" or "too many attempts" when that is why.
-
-    The check itself is ``authenticate()`` (``accounts.backends``): lockout,
-    per-IP limit and security events are the API's.
-    """
-
-    def clean(self) -> dict[str, Any]:
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            refusal = authentication_refusal(self.request)
-            if refusal is None or isinstance(refusal, InvalidCredentials):
-                raise
-            form_add_service_error(self, refusal)
-            return self.cleaned_data
-
-
-admin.site.login_form = AdminLoginForm
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -162,6 +140,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined", "tokens_valid_after")}),
     )
     actions = ["remove_avatars"]
+    inlines = (SecurityEventInline, DeviceInline, ConsentInline)
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "username", "usable_password", "password1", "password2")}),
     )

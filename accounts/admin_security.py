@@ -7,6 +7,8 @@ member may touch the account; the list actions leave alone, and count, the
 accounts they may not. Each change is written to the admin history too.
 """
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
@@ -79,7 +81,7 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class SecurityEventAdminMixin(admin.ModelAdmin):
     """Mixed into UserAdmin: events inline, unlock / revoke buttons and actions, deactivation."""
 
-    inlines = (SecurityEventInline,)
+    inlines: ClassVar[tuple[type[admin.options.InlineModelAdmin], ...]] = (SecurityEventInline,)
     security_actions_names = ("unlock_logins", "revoke_all_sessions")
 
     def get_inline_instances(self, request, obj=None):

@@ -105,7 +105,9 @@ SMS_OUTCOMES = frozenset({"sent", "failed", "test", "cooldown", "limited"})
 CODE_OUTCOMES = frozenset({"verified", "invalid", "exceeded"})
 LOGIN_METHODS = frozenset({"password", "code"})
 LOGIN_OUTCOMES = frozenset({"succeeded", "failed", "locked", "disabled", "rate_limited"})
-NOTIFICATION_OUTCOMES = frozenset({"credited", "duplicate", "mismatch", "bad_signature"})
+NOTIFICATION_OUTCOMES = frozenset({"credited", "duplicate", "mismatch", "bad_signature", "ignored"})
+# wallet.models.NotificationOutcome values, so the wallet can pass its own.
+_NOTIFICATION_ALIASES = {"applied": "credited", "signature_invalid": "bad_signature"}
 DEPENDENCIES = frozenset({"database", "cache"})
 
 
@@ -144,7 +146,12 @@ def top_up_recorded(*, channel: str, status: str) -> None:
 
 
 def notification_received(*, channel: str, outcome: str) -> None:
-    """A channel's payment notification: ``credited``, ``duplicate``, ``mismatch`` or ``bad_signature``."""
+    """A channel's payment notification: ``credited``, ``duplicate``, ``mismatch``, ``bad_signature`` or ``ignored``.
+
+    ``wallet.models.NotificationOutcome`` values are accepted as they are
+    (``applied`` is counted as ``credited``, ``signature_invalid`` as ``bad_signature``).
+    """
+    outcome = _NOTIFICATION_ALIASES.get(str(outcome), str(outcome))
     NOTIFICATIONS.labels(_label(channel), _known(outcome, NOTIFICATION_OUTCOMES)).inc()
 
 

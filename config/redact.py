@@ -51,7 +51,9 @@ _SECRET_FRAGMENTS = ("password", "passwd", "secret", "token", "authorization", "
 
 # A phone number: E.164 (+ and 8-15 digits), or a Chinese mobile written
 # nationally, optionally with the 86 / 0086 prefix.
-_PHONE = re.compile(r"\+\d{8,15}(?!\d)|(?<![\d+])(?:0086|86)?1[3-9]\d{9}(?!\d)")
+# Not inside a longer run of letters and digits: a hex request id may hold
+# eleven digits in a row. (CJK text around a number still matches.)
+_PHONE = re.compile(r"\+\d{8,15}(?![0-9A-Za-z])|(?<![0-9A-Za-z+])(?:0086|86)?1[3-9]\d{9}(?![0-9A-Za-z])")
 # JWTs and Django-signed values both start with base64 of '{"'.
 _TOKEN = re.compile(r"eyJ[A-Za-z0-9_\-]+(?:[.:][A-Za-z0-9_\-]+)+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{8,}")

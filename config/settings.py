@@ -236,6 +236,11 @@ SMS_ALLOWED_REGIONS = env.list("SMS_ALLOWED_REGIONS", default=["CN"])
 SMS_CODE_LENGTH = env.int("SMS_CODE_LENGTH", default=6)
 SMS_CODE_TTL = env.int("SMS_CODE_TTL", default=600)
 SMS_CODE_MAX_ATTEMPTS = env.int("SMS_CODE_MAX_ATTEMPTS", default=5)
+# Wrong guesses per client IP and number, and per number over every client
+# (smscodes.limits.guess_limits): a stranger cannot lock the owner out, and
+# the guesses against one number stay bounded.
+SMS_CODE_CLIENT_FAILURES = env.str("SMS_CODE_CLIENT_FAILURES", default="10/d")
+SMS_CODE_NUMBER_FAILURES = env.str("SMS_CODE_NUMBER_FAILURES", default="20/d")
 SMS_RESEND_INTERVAL = env.int("SMS_RESEND_INTERVAL", default=60)
 SMS_PHONE_HOURLY_LIMIT = env.int("SMS_PHONE_HOURLY_LIMIT", default=5)
 SMS_PHONE_DAILY_LIMIT = env.int("SMS_PHONE_DAILY_LIMIT", default=10)

@@ -25,6 +25,16 @@ def max_attempts() -> int:
     return max(1, int(settings.SMS_CODE_MAX_ATTEMPTS))
 
 
+def client_failure_rate() -> Rate:
+    """``SMS_CODE_CLIENT_FAILURES``: wrong guesses one client IP may make against one number (``"10/d"``)."""
+    return rate_parse(settings.SMS_CODE_CLIENT_FAILURES)
+
+
+def number_failure_rate() -> Rate:
+    """``SMS_CODE_NUMBER_FAILURES``: wrong guesses against one number over every client (``"20/d"``)."""
+    return rate_parse(settings.SMS_CODE_NUMBER_FAILURES)
+
+
 def resend_interval() -> int:
     return max(0, int(settings.SMS_RESEND_INTERVAL))
 

@@ -174,3 +174,47 @@ def test_a_code_only_account_cannot_sign_in_to_the_admin():
     response = admin_login(Client(), "codeonly", "anything-at-all")
     assert response.status_code == 200
     assert SecurityEvent.objects.get(kind="login_failed").detail["reason"] == "no_password"
+
+
+def own_password_change(client: Client, old: str, new: str = "N3w-own-pass"):
+    data = {"old_password": old, "new_password1": new, "new_password2": new}
+    return client.post("/admin/password_change/", data, REMOTE_ADDR="10.0.0.1")
+
+
+def test_the_admin_own_password_page_counts_wrong_current_passwords_towards_the_lockout(staff):
+    with time_machine.travel(NOW, tick=False):
+        client = Client()
+        admin_login(client, "staff1", PASSWORD)
+        for _ in range(5):
+            response = own_password_change(client, "Wrong-pass-1")
+            assert response.status_code == 200
+        assert_api_error(api_login("staff1", PASSWORD), 429, "account_locked")
+        response = own_password_change(client, PASSWORD)  # the right one, while locked
+        assert response.status_code == 200
+        assert str(AccountLocked.default_message) in " ".join(response.context["form"].non_field_errors())
+        staff.refresh_from_db()
+        assert staff.check_password(PASSWORD)
+        failed = SecurityEvent.objects.filter(user=staff, kind="login_failed")
+        assert {event.detail["reason"] for event in failed} == {"wrong_current_password"}
+
+
+def test_the_admin_own_password_page_ends_other_tokens_and_keeps_this_session(staff):
+    tokens = api_login("staff1", PASSWORD).json()["tokens"]
+    client = Client()
+    admin_login(client, "staff1", PASSWORD)
+    response = own_password_change(client, PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/admin/password_change/done/"
+    assert client.get("/admin/").status_code == 200
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert_api_error(bearer.get("/api/v1/me/"), 401, "token_invalid")
+    assert SecurityEvent.objects.filter(user=staff, kind="password_changed").exists()
+    assert api_login("staff1", "N3w-own-pass").status_code == 200
+
+
+def test_the_admin_own_password_page_refuses_a_weak_password(staff):
+    client = Client()
+    admin_login(client, "staff1", PASSWORD)
+    response = own_password_change(client, PASSWORD, new="short")
+    assert response.status_code == 200 and response.context["form"].errors
+    assert client.get("/admin/password_change/").status_code == 200

@@ -7,11 +7,15 @@ import logging
 import pytest
 import structlog
 
+from accounts.models import User
 from config.logs import structured_formatter
 from config.redact import phone_mask, redact, redact_text
 from smscodes.backends import SmsBackendError, locmem
 from tests.accounts.avatar_images import image_bytes, upload
 from tests.smscodes.utils import last_code_for
+from tests.wallet.charges_helpers import key_client, new_application
+from wallet.channels.sandbox import sandbox_sign
+from wallet.models import SandboxTrade
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +141,7 @@ def _without_noise(lines: list[dict]) -> str:
     )
 
 
-def test_a_whole_sign_up_login_profile_and_code_run_logs_no_secret(api_client, captured_log):
+def test_a_whole_sign_up_login_profile_code_top_up_and_charge_run_logs_no_secret(api_client, client, captured_log):
     secrets = {"phone": PHONE, "national number": NATIONAL, "password": PASSWORD}
     assert api_client.post("/api/v1/sms/codes/", {"phone": NATIONAL, "purpose": "register"}).status_code == 200
     secrets["sign-up code"] = code = last_code_for(PHONE)
@@ -161,6 +165,41 @@ def test_a_whole_sign_up_login_profile_and_code_run_logs_no_secret(api_client, c
     assert api_client.post("/api/v1/auth/login/code/", {"phone": PHONE, "code": login_code}).status_code == 200
     refreshed = api_client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}).json()
     secrets["rotated refresh token"] = refreshed["refresh"]
+    # Top-up through the sandbox channel (checkout page, signed notifications), then a charge.
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed['access']}")
+    top_up = api_client.post("/api/v1/wallet/top-ups/", {"amount": "50.00", "channel": "sandbox"}, format="json")
+    assert top_up.status_code == 201, top_up.content
+    checkout = top_up.json()["pay"]["url"].removeprefix("http://testserver")
+    assert client.post(checkout, {"outcome": "succeeded"}).status_code == 302
+    body = json.dumps(
+        {
+            "event": "payment.succeeded",
+            "top_up_id": top_up.json()["id"],
+            "trade_no": SandboxTrade.objects.get(out_trade_no=top_up.json()["id"]).trade_no,
+            "amount": "50.00",
+            "currency": "CNY",
+            "occurred_at": "2026-12-01T10:00:00Z",
+        }
+    ).encode()
+    signature = sandbox_sign(body)
+    for header in (signature, "t=1,v1=" + "0" * 64):  # a duplicate, and a forged one
+        client.generic(
+            "POST",
+            "/api/v1/wallet/notify/sandbox/",
+            body,
+            content_type="application/json",
+            headers={"Sandbox-Signature": header},
+        )
+    secrets |= {"notification body": body.decode(), "notification signature": signature.split("v1=")[1]}
+    application, api_key = new_application("Shop")
+    secrets["API key"] = api_key
+    charge = key_client(api_key).post(
+        "/api/v1/wallet/charges/",
+        {"user_id": User.objects.get(phone=PHONE).pk, "amount": "30.00", "order_id": "ORDER-42"},
+        format="json",
+    )
+    assert charge.status_code == 201, charge.content
+    api_client.credentials()
     # A careless caller, in both logging styles: the formatter still drops what it must.
     logging.getLogger("tests.careless").error(
         "body %s", json.dumps({"phone": PHONE, "code": login_code, "password": PASSWORD}, ensure_ascii=False)
@@ -185,6 +224,9 @@ def test_phone_numbers_are_masked_like_support_staff_see_them():
     assert phone_mask("+8613800138000") == "+86138****8000"
     text = redact_text("call 13800138000, +8613800138000, 8613800138000 or +14155550123")
     assert text == "call 138****8000, +86138****8000, 86138****8000 or +141****0123"
+    assert redact_text("手机号13800138000") == "手机号138****8000"
+    request_id = "2dd4d2f14309881234567e2097b8aab715"  # eleven digits inside a hex id are not a number
+    assert redact_text(request_id) == request_id
 
 
 def test_codes_tokens_and_credentials_in_free_text_are_dropped():

@@ -125,6 +125,7 @@ def test_the_wallet_counters_are_ready_for_the_wallet_code_to_call():
     keys = (
         ("wallet_top_ups_total", ("channel", "alipay"), ("status", "paid")),
         ("wallet_notifications_total", ("channel", "alipay"), ("outcome", "bad_signature")),
+        ("wallet_notifications_total", ("channel", "alipay"), ("outcome", "credited")),
         ("wallet_notifications_total", ("channel", "alipay"), ("outcome", "other")),
         ("wallet_charges_total", ("application", "game")),
         ("wallet_charged_amount_total", ("application", "game"), ("currency", "CNY")),
@@ -134,11 +135,12 @@ def test_the_wallet_counters_are_ready_for_the_wallet_code_to_call():
     delta = Delta(*keys)
     metrics.top_up_recorded(channel="alipay", status="paid")
     metrics.notification_received(channel="alipay", outcome="bad_signature")
+    metrics.notification_received(channel="alipay", outcome="applied")  # the wallet's own name for it
     metrics.notification_received(channel="alipay", outcome="typo")  # an unknown outcome mints no new series
     metrics.charge_recorded(application="game", amount=Decimal("12.50"), currency="CNY")
     metrics.refund_recorded(application="game")
     metrics.reconciliation_mismatch_found(channel="alipay", kind="amount")
-    assert [delta[key] for key in keys] == [1, 1, 1, 1, 12.5, 1, 1]
+    assert [delta[key] for key in keys] == [1, 1, 1, 1, 1, 12.5, 1, 1]
 
 
 @pytest.mark.redis

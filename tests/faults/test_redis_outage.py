@@ -187,7 +187,6 @@ def test_redis_killed_mid_traffic_answers_503_and_recovers_without_restart(stack
     assert PASSWORD not in log and access not in log
 
 
-@pytest.mark.xfail(strict=True, reason="DB-backed revocation lands with devices (issue 13)")
 def test_a_logged_out_access_token_stays_refused_after_redis_restarts_empty(stack):
     served_app, private_redis = stack.app, stack.redis
     steps = Timeline(served_app.url)

@@ -93,6 +93,24 @@ def test_twenty_parallel_charges_with_one_order_id_debit_once():
     assert_ledger_balanced()
 
 
+def test_twenty_parallel_charges_with_one_order_id_for_the_whole_balance_all_get_the_first_answer():
+    """The later ones find the balance spent by the first: still a replay, never insufficient_funds."""
+    user = UserFactory()
+    fund(user, "30.00")
+    _application, key = new_application()
+
+    def charge(_n):
+        return key_client(key).post(
+            CHARGES, {"user_id": user.pk, "amount": "30.00", "order_id": "ALL-1"}, format="json"
+        )
+
+    responses = run_parallel(20, charge)
+    assert [r.status_code for r in responses] == [201] * 20
+    assert {r.json()["balance"] for r in responses} == {"0.00"}
+    assert Charge.objects.count() == 1
+    assert_ledger_balanced()
+
+
 def test_one_order_id_sent_for_twenty_different_people_at_once_charges_one():
     people = [UserFactory() for _ in range(20)]
     for person in people:

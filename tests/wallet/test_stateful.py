@@ -226,7 +226,7 @@ class WalletMachine(RuleBasedStateMachine):
         if order.channel_blocked:
             assert refund.status == "failed"
             return
-        assert refund.status == "succeeded"
+        assert refund.status == "succeeded", refund.error
         self.balance -= amount
         order.refunded += amount
         order.status = "refunded" if order.refunded == order.amount else "partially_refunded"

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, Permission
 
 from accounts.errors import PhoneTaken, StaffPermissionDenied, UsernameTaken
 from accounts.lockout import lockout_check, lockout_key, lockout_record_failure
-from accounts.models import SecurityEvent, User
+from accounts.models import Role, SecurityEvent, User
 from accounts.services.staff import (
     PERM_CHANGE,
     PERM_PASSWORD,
@@ -293,3 +293,42 @@ def test_the_system_origin_is_not_a_staff_member():
     user_set_role(user=target, role="vip_user", origin=Origin.system())
     target.refresh_from_db()
     assert target.role == "vip_user"
+
+
+# --- from the accounts branch: every action records who did it ------------------------------
+
+
+@pytest.fixture
+def staff_origin() -> Origin:
+    # The permissions these actions need (accounts.services.staff checks them).
+    actor = staff_with("change_user", "change_user_active", username="support9")
+    return Origin(ip="192.0.2.44", user_agent="Admin/1", actor=actor)
+
+
+@pytest.mark.parametrize(
+    "service, kind",
+    [(user_revoke_all_sessions, "sessions_revoked"), (user_unlock, "unlocked"), (user_deactivate, "deactivated")],
+)
+def test_each_staff_action_records_who_did_it(service, kind, staff_origin):
+    user = UserFactory()
+    service(user=user, origin=staff_origin)
+    event = SecurityEvent.objects.get(kind=kind, user=user)
+    assert event.detail == {"actor_id": staff_origin.actor.pk, "actor": str(staff_origin.actor)}
+    assert (event.ip, event.user_agent) == ("192.0.2.44", "Admin/1")
+
+
+def test_deactivation_disables_and_revokes(staff_origin):
+    user = UserFactory()
+    user_deactivate(user=user, origin=staff_origin)
+    user.refresh_from_db()
+    assert not user.is_active and user.tokens_valid_after is not None
+
+
+def test_a_role_change_moves_the_user_between_role_groups_together():
+    user = UserFactory()
+    user_set_role(user=user, role=Role.VIP_USER, origin=Origin.system())
+    user.refresh_from_db()
+    assert user.role == Role.VIP_USER
+    assert list(user.groups.values_list("name", flat=True)) == [Role.VIP_USER]
+    with pytest.raises(ValueError):
+        user_set_role(user=user, role="emperor", origin=Origin.system())
