@@ -5,6 +5,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.models import SecurityEvent
 from accounts.services import user_logout
+from accounts.services.devices import device_sign_in
 from accounts.tokens import AccessToken, access_is_denied, tokens_issue
 from tests.factories import UserFactory
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_logout_denies_the_access_token_and_blacklists_the_refresh_token(origin):
     user = UserFactory()
-    tokens = tokens_issue(user)
+    tokens = tokens_issue(user, device_id=device_sign_in(user=user, kind="app", origin=origin).pk)
     access = AccessToken(tokens["access"])
     user_logout(user=user, refresh=tokens["refresh"], access_jti=access["jti"], access_exp=access["exp"], origin=origin)
     assert access_is_denied(access["jti"])
@@ -31,5 +32,9 @@ def test_logout_everywhere_revokes_every_token(origin):
 
 def test_a_foreign_refresh_token_is_ignored(origin):
     user, other = UserFactory(), UserFactory()
-    user_logout(user=user, refresh=tokens_issue(other)["refresh"], origin=origin)
+    user_logout(
+        user=user,
+        refresh=tokens_issue(other, device_id=device_sign_in(user=other, kind="app", origin=origin).pk)["refresh"],
+        origin=origin,
+    )
     assert not BlacklistedToken.objects.exists()
