@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-#: the path of the notify endpoint (API.md), appended to WALLET_NOTIFY_BASE_URL
+#: the path of the notify endpoint (API.md), appended to WALLET_PUBLIC_URL
 NOTIFY_PATH = "/api/v1/wallet/notify/{channel}/"
 #: a notification whose timestamp is further than this from now is refused (as the sandbox's)
 NOTIFICATION_TOLERANCE_SECONDS = 300
@@ -37,10 +37,10 @@ def channel_timeout() -> float:
 
 
 def notify_url(channel: str, names: list[str]) -> str:
-    """The absolute notify URL the provider posts to; names WALLET_NOTIFY_BASE_URL when it is missing."""
-    base = _value("WALLET_NOTIFY_BASE_URL")
+    """The absolute notify URL the provider posts to; names WALLET_PUBLIC_URL when it is missing."""
+    base = _value("WALLET_PUBLIC_URL")
     if not base:
-        names.append("WALLET_NOTIFY_BASE_URL")
+        names.append("WALLET_PUBLIC_URL")
         return ""
     return base.rstrip("/") + NOTIFY_PATH.format(channel=channel)
 

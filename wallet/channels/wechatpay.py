@@ -160,7 +160,7 @@ def _check_certificates(cert_dir: str) -> None:
     raise ImproperlyConfigured(f"WECHATPAY_CERT_DIR ({cert_dir}) holds no valid platform certificate (*.pem).")
 
 
-class WechatpayChannel(Channel):
+class WechatPayChannel(Channel):
     name = "wechatpay"
     methods = ("app", "native", "h5")
 

@@ -78,7 +78,7 @@ def gateway(settings, stand_in, merchant_key, provider_key):
     settings.ALIPAY_SELLER_ID = ""
     settings.ALIPAY_GATEWAY = f"{stand_in.url}/gateway.do"
     settings.ALIPAY_RETURN_URL = "https://accounts.example.com/wallet/top-ups/{top_up_id}/"
-    settings.WALLET_NOTIFY_BASE_URL = "https://accounts.example.com"
+    settings.WALLET_PUBLIC_URL = "https://accounts.example.com"
     return AlipayGateway(stand_in, merchant_key, provider_key)
 
 
@@ -499,12 +499,12 @@ def test_missing_settings_are_named_together(settings):
     settings.ALIPAY_APP_ID = ""
     settings.ALIPAY_APP_PRIVATE_KEY = ""
     settings.ALIPAY_PUBLIC_KEY = "x"
-    settings.WALLET_NOTIFY_BASE_URL = ""
+    settings.WALLET_PUBLIC_URL = ""
     with pytest.raises(ImproperlyConfigured) as caught:
         AlipayChannel()
     message = str(caught.value)
     assert "ALIPAY_APP_ID" in message and "ALIPAY_APP_PRIVATE_KEY" in message
-    assert "WALLET_NOTIFY_BASE_URL" in message and "ALIPAY_PUBLIC_KEY" not in message
+    assert "WALLET_PUBLIC_URL" in message and "ALIPAY_PUBLIC_KEY" not in message
 
 
 def test_keys_may_be_given_as_files(gateway, settings, merchant_key, provider_key, tmp_path):

@@ -30,7 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from tests.wallet.channels.conftest import KeyPair, Received, Reply
 from wallet.channels.base import ChannelError, RefundState, SignatureInvalid, TopUpRequest, TradeState
-from wallet.channels.wechatpay import WechatpayChannel
+from wallet.channels.wechatpay import WechatPayChannel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime.datetime(2026, 12, 1, 23, 59, 30, tzinfo=SHANGHAI)  # just before midnight, on purpose
@@ -122,7 +122,7 @@ def api(settings, stand_in, merchant_key, provider_key):
     settings.WECHATPAY_CERT_DIR = ""
     settings.WECHATPAY_GATEWAY = stand_in.url
     settings.WECHATPAY_H5_REDIRECT_URL = "https://accounts.example.com/wallet/top-ups/{top_up_id}/"
-    settings.WALLET_NOTIFY_BASE_URL = "https://accounts.example.com/"
+    settings.WALLET_PUBLIC_URL = "https://accounts.example.com/"
     return WechatpayApi(stand_in, merchant_key, provider_key, PUBLIC_KEY_ID)
 
 
@@ -164,7 +164,7 @@ def top_up_request(method: str) -> TopUpRequest:
 
 def test_app_is_the_default_and_returns_parameters_signed_for_the_app_sdk(api, merchant_key):
     api.routes[("POST", "/v3/pay/transactions/app")] = (200, {"prepay_id": "wx201410272009395522657a690389285100"})
-    pay = WechatpayChannel().create(top_up_request(""))
+    pay = WechatPayChannel().create(top_up_request(""))
     (call,) = api.calls
     assert call["verified"]
     assert call["headers"]["wechatpay-serial"] == PUBLIC_KEY_ID
@@ -190,7 +190,7 @@ def test_app_is_the_default_and_returns_parameters_signed_for_the_app_sdk(api, m
 
 def test_native_returns_the_code_url(api):
     api.routes[("POST", "/v3/pay/transactions/native")] = (200, {"code_url": "weixin://wxpay/bizpayurl?pr=p4lpSuKzz"})
-    pay = WechatpayChannel().create(top_up_request("native"))
+    pay = WechatPayChannel().create(top_up_request("native"))
     assert pay.as_dict() == {"code_url": "weixin://wxpay/bizpayurl?pr=p4lpSuKzz"}
     assert api.calls[0]["verified"] and api.calls[0]["route"] == "/v3/pay/transactions/native"
 
@@ -200,7 +200,7 @@ def test_h5_sends_the_payers_ip_and_returns_the_url_with_our_redirect(api):
         200,
         {"h5_url": "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx2016&package=2150917749"},
     )
-    pay = WechatpayChannel().create(top_up_request("h5"))
+    pay = WechatPayChannel().create(top_up_request("h5"))
     assert api.calls[0]["json"]["scene_info"] == {"payer_client_ip": "203.0.113.7", "h5_info": {"type": "Wap"}}
     assert pay.url == (
         "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx2016&package=2150917749"
@@ -211,17 +211,17 @@ def test_h5_sends_the_payers_ip_and_returns_the_url_with_our_redirect(api):
 def test_a_refusal_or_an_answer_signed_by_someone_else_is_a_channel_error(api, stranger_key):
     api.routes[("POST", "/v3/pay/transactions/app")] = (400, {"code": "PARAM_ERROR", "message": "参数错误"})
     with pytest.raises(ChannelError, match="PARAM_ERROR"):
-        WechatpayChannel().create(top_up_request("app"))
+        WechatPayChannel().create(top_up_request("app"))
     api.routes[("POST", "/v3/pay/transactions/app")] = (200, {"prepay_id": "wx1"})
     api.platform_key = stranger_key
     with pytest.raises(ChannelError, match="verify"):
-        WechatpayChannel().create(top_up_request("app"))
+        WechatPayChannel().create(top_up_request("app"))
 
 
 def test_a_request_signed_with_the_wrong_merchant_key_is_refused_by_the_api(api, settings, stranger_key):
     settings.WECHATPAY_PRIVATE_KEY = stranger_key.private_pem
     with pytest.raises(ChannelError, match="401"):
-        WechatpayChannel().query(top_up_id="T1")
+        WechatPayChannel().query(top_up_id="T1")
     assert api.calls[0]["verified"] is False  # the stand-in really checks
 
 
@@ -274,7 +274,7 @@ def notification_body(resource: dict, *, event: str = "TRANSACTION.SUCCESS", key
 
 @time_machine.travel(NOW, tick=False)
 def test_a_good_notification_is_verified_decrypted_and_parsed(api, provider_key):
-    channel = WechatpayChannel()
+    channel = WechatPayChannel()
     body = notification_body(payment())
     parsed = channel.notification_verify(headers=platform_headers(provider_key, PUBLIC_KEY_ID, body), body=body)
     assert parsed.top_up_id == "T20261201235930A7K3"
@@ -292,12 +292,12 @@ def test_headers_are_read_from_django_meta_names_too(api, provider_key):
         "HTTP_" + name.upper().replace("-", "_"): value
         for name, value in platform_headers(provider_key, PUBLIC_KEY_ID, body).items()
     }
-    assert WechatpayChannel().notification_verify(headers=meta, body=body).state == TradeState.SUCCEEDED
+    assert WechatPayChannel().notification_verify(headers=meta, body=body).state == TradeState.SUCCEEDED
 
 
 @time_machine.travel(NOW, tick=False)
 def test_another_merchants_or_apps_notification_does_not_match_ours(api, provider_key):
-    channel = WechatpayChannel()
+    channel = WechatPayChannel()
     body = notification_body(payment(appid="wx0000000000000000"))
     parsed = channel.notification_verify(headers=platform_headers(provider_key, PUBLIC_KEY_ID, body), body=body)
     assert parsed.merchant_id != channel.merchant_id
@@ -309,7 +309,7 @@ def test_certificate_mode_verifies_with_the_platform_certificate(api, settings, 
     settings.WECHATPAY_PUBLIC_KEY = settings.WECHATPAY_PUBLIC_KEY_ID = ""
     settings.WECHATPAY_CERT_DIR = str(cert_dir)
     body = notification_body(payment(trade_state="NOTPAY"), event="TRANSACTION.NOTPAY")
-    parsed = WechatpayChannel().notification_verify(headers=platform_headers(provider_key, serial, body), body=body)
+    parsed = WechatPayChannel().notification_verify(headers=platform_headers(provider_key, serial, body), body=body)
     assert parsed.state == TradeState.PENDING
     assert api.stand_in.requests == []  # the certificate came from the directory, not the network
 
@@ -320,7 +320,7 @@ def test_certificate_mode_answers_are_verified_with_the_certificate(api, setting
     settings.WECHATPAY_CERT_DIR = str(cert_dir)
     api.serial = serial
     api.routes[("POST", "/v3/pay/transactions/out-trade-no/T1/close")] = (204, None)
-    WechatpayChannel().close(top_up_id="T1")
+    WechatPayChannel().close(top_up_id="T1")
     assert api.calls[0]["verified"]
 
 
@@ -328,7 +328,7 @@ def test_an_empty_certificate_directory_is_improperly_configured(api, settings, 
     settings.WECHATPAY_PUBLIC_KEY = settings.WECHATPAY_PUBLIC_KEY_ID = ""
     settings.WECHATPAY_CERT_DIR = str(tmp_path)
     with pytest.raises(ImproperlyConfigured, match="WECHATPAY_CERT_DIR"):
-        WechatpayChannel()
+        WechatPayChannel()
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,7 @@ def test_an_empty_certificate_directory_is_improperly_configured(api, settings, 
 )
 @time_machine.travel(NOW, tick=False)
 def test_a_refund_notification_names_the_refund_and_is_its_own_event(api, provider_key, event, state):
-    channel = WechatpayChannel()
+    channel = WechatPayChannel()
     refund = {
         "mchid": MCH_ID,
         "out_trade_no": "T20261201235930A7K3",
@@ -357,7 +357,7 @@ def test_a_refund_notification_names_the_refund_and_is_its_own_event(api, provid
 def test_a_notification_signed_with_another_key_is_refused(api, stranger_key):
     body = notification_body(payment())
     with pytest.raises(SignatureInvalid):
-        WechatpayChannel().notification_verify(headers=platform_headers(stranger_key, PUBLIC_KEY_ID, body), body=body)
+        WechatPayChannel().notification_verify(headers=platform_headers(stranger_key, PUBLIC_KEY_ID, body), body=body)
 
 
 @time_machine.travel(NOW, tick=False)
@@ -366,19 +366,19 @@ def test_a_tampered_notification_is_refused(api, provider_key):
     headers = platform_headers(provider_key, PUBLIC_KEY_ID, body)
     tampered = body.replace(b'"summary": "', b'"summary": "x')
     with pytest.raises(SignatureInvalid):
-        WechatpayChannel().notification_verify(headers=headers, body=tampered)
+        WechatPayChannel().notification_verify(headers=headers, body=tampered)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_a_resource_not_encrypted_with_our_api_v3_key_is_refused(api, provider_key):
     body = notification_body(payment(), key="0" * 32)
     with pytest.raises(SignatureInvalid, match="decrypt"):
-        WechatpayChannel().notification_verify(headers=platform_headers(provider_key, PUBLIC_KEY_ID, body), body=body)
+        WechatPayChannel().notification_verify(headers=platform_headers(provider_key, PUBLIC_KEY_ID, body), body=body)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_a_notification_older_or_newer_than_five_minutes_is_refused(api, provider_key):
-    channel = WechatpayChannel()
+    channel = WechatPayChannel()
     body = notification_body(payment())
     now = int(NOW.timestamp())
     channel.notification_verify(headers=platform_headers(provider_key, PUBLIC_KEY_ID, body, now - 300), body=body)
@@ -391,7 +391,7 @@ def test_a_notification_older_or_newer_than_five_minutes_is_refused(api, provide
 
 @time_machine.travel(NOW, tick=False)
 def test_a_notification_with_missing_headers_or_an_unknown_serial_is_refused(api, provider_key):
-    channel = WechatpayChannel()
+    channel = WechatPayChannel()
     body = notification_body(payment())
     headers = platform_headers(provider_key, PUBLIC_KEY_ID, body)
     with pytest.raises(SignatureInvalid, match="missing"):
@@ -402,7 +402,7 @@ def test_a_notification_with_missing_headers_or_an_unknown_serial_is_refused(api
 
 
 def test_notification_answers_are_what_wechat_pay_expects(api):
-    channel = WechatpayChannel()
+    channel = WechatPayChannel()
     ok, fail = channel.notification_answer(ok=True), channel.notification_answer(ok=False)
     assert ok.status in (200, 204) and json.loads(ok.body)["code"] == "SUCCESS"
     assert ok.content_type == fail.content_type == "application/json"
@@ -414,7 +414,7 @@ def test_notification_answers_are_what_wechat_pay_expects(api):
 
 def test_query_asks_by_out_trade_no_and_reads_the_signed_answer(api):
     api.routes[("GET", "/v3/pay/transactions/out-trade-no/T20261201235930A7K3")] = (200, payment())
-    status = WechatpayChannel().query(top_up_id="T20261201235930A7K3")
+    status = WechatPayChannel().query(top_up_id="T20261201235930A7K3")
     (call,) = api.calls
     assert call["verified"] and call["method"] == "GET" and call["query"] == {"mchid": MCH_ID}
     assert (status.state, status.trade_no, status.amount) == (
@@ -437,7 +437,7 @@ def test_query_asks_by_out_trade_no_and_reads_the_signed_answer(api):
 )
 def test_query_maps_wechat_pays_trade_states(api, trade_state, state):
     api.routes[("GET", "/v3/pay/transactions/out-trade-no/T1")] = (200, payment(trade_state=trade_state))
-    assert WechatpayChannel().query(top_up_id="T1").state == state
+    assert WechatPayChannel().query(top_up_id="T1").state == state
 
 
 def test_query_of_an_order_wechat_pay_does_not_have_is_unknown(api):
@@ -445,21 +445,21 @@ def test_query_of_an_order_wechat_pay_does_not_have_is_unknown(api):
         404,
         {"code": "ORDER_NOT_EXIST", "message": "订单不存在"},
     )
-    assert WechatpayChannel().query(top_up_id="T1").state == TradeState.UNKNOWN
+    assert WechatPayChannel().query(top_up_id="T1").state == TradeState.UNKNOWN
 
 
 def test_a_server_error_or_an_unreachable_api_is_a_channel_error(api):
     api.routes[("GET", "/v3/pay/transactions/out-trade-no/T1")] = (500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
     with pytest.raises(ChannelError, match="500"):
-        WechatpayChannel().query(top_up_id="T1")
+        WechatPayChannel().query(top_up_id="T1")
     api.stand_in.close()
     with pytest.raises(ChannelError):
-        WechatpayChannel().query(top_up_id="T1")
+        WechatPayChannel().query(top_up_id="T1")
 
 
 def test_close_posts_our_mchid_and_accepts_no_content(api):
     api.routes[("POST", "/v3/pay/transactions/out-trade-no/T1/close")] = (204, None)
-    WechatpayChannel().close(top_up_id="T1")
+    WechatPayChannel().close(top_up_id="T1")
     (call,) = api.calls
     assert call["verified"] and call["json"] == {"mchid": MCH_ID}
 
@@ -470,7 +470,7 @@ def test_close_of_a_paid_order_is_a_channel_error(api):
         {"code": "ORDERPAID", "message": "订单已支付"},
     )
     with pytest.raises(ChannelError, match="ORDERPAID"):
-        WechatpayChannel().close(top_up_id="T1")
+        WechatPayChannel().close(top_up_id="T1")
 
 
 def test_refund_sends_fen_with_our_refund_id_and_reads_the_status(api):
@@ -478,7 +478,7 @@ def test_refund_sends_fen_with_our_refund_id_and_reads_the_status(api):
         200,
         {"refund_id": "50000000382019052709732678859", "out_refund_no": "R1", "status": "PROCESSING"},
     )
-    result = WechatpayChannel().refund(
+    result = WechatPayChannel().refund(
         top_up_id="T1", refund_id="R1", amount=Decimal("4.00"), total=Decimal("10.00"), reason="用户申请"
     )
     (call,) = api.calls
@@ -492,14 +492,14 @@ def test_refund_sends_fen_with_our_refund_id_and_reads_the_status(api):
     }
     assert (result.state, result.channel_refund_id) == (RefundState.PENDING, "50000000382019052709732678859")
     api.routes[("POST", "/v3/refund/domestic/refunds")] = (200, {"refund_id": "5", "status": "SUCCESS"})
-    assert WechatpayChannel().refund(
+    assert WechatPayChannel().refund(
         top_up_id="T1", refund_id="R1", amount=Decimal("4"), total=Decimal("10")
     ).state == (RefundState.SUCCEEDED)
 
 
 def test_a_refund_wechat_pay_refuses_is_failed(api):
     api.routes[("POST", "/v3/refund/domestic/refunds")] = (403, {"code": "NOT_ENOUGH", "message": "基本账户余额不足"})
-    result = WechatpayChannel().refund(top_up_id="T1", refund_id="R1", amount=Decimal("4.00"), total=Decimal("10.00"))
+    result = WechatPayChannel().refund(top_up_id="T1", refund_id="R1", amount=Decimal("4.00"), total=Decimal("10.00"))
     assert result.state == RefundState.FAILED
 
 
@@ -544,7 +544,7 @@ def test_bill_gets_the_download_url_downloads_checks_the_hash_and_parses(api):
             "download_url": f"{api.stand_in.url}/v3/billdownload/file?token=tk1",
         },
     )
-    lines = WechatpayChannel().bill(date=datetime.date(2026, 12, 1))
+    lines = WechatPayChannel().bill(date=datetime.date(2026, 12, 1))
     assert [call["route"] for call in api.calls] == ["/v3/bill/tradebill", "/v3/billdownload/file"]
     assert all(call["verified"] for call in api.calls)
     assert api.calls[0]["query"] == {"bill_date": "2026-12-01", "bill_type": "ALL", "tar_type": "GZIP"}
@@ -567,7 +567,7 @@ def test_a_bill_that_does_not_match_its_hash_is_a_channel_error(api):
         },
     )
     with pytest.raises(ChannelError, match="SHA-1"):
-        WechatpayChannel().bill(date=datetime.date(2026, 12, 1))
+        WechatPayChannel().bill(date=datetime.date(2026, 12, 1))
 
 
 def test_a_download_url_elsewhere_is_refused_and_a_day_without_trades_is_empty(api):
@@ -580,9 +580,9 @@ def test_a_download_url_elsewhere_is_refused_and_a_day_without_trades_is_empty(a
         },
     )
     with pytest.raises(ChannelError, match="download_url"):
-        WechatpayChannel().bill(date=datetime.date(2026, 12, 1))
+        WechatPayChannel().bill(date=datetime.date(2026, 12, 1))
     api.routes[("GET", "/v3/bill/tradebill")] = (400, {"code": "NO_STATEMENT_EXIST", "message": "账单文件不存在"})
-    assert WechatpayChannel().bill(date=datetime.date(2026, 12, 1)) == []
+    assert WechatPayChannel().bill(date=datetime.date(2026, 12, 1)) == []
 
 
 # --- settings ---------------------------------------------------------------------------------------
@@ -593,15 +593,15 @@ def test_missing_settings_are_named_together(settings):
         setattr(settings, name, "")
     settings.WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_1"
     with pytest.raises(ImproperlyConfigured) as caught:
-        WechatpayChannel()
+        WechatPayChannel()
     message = str(caught.value)
     assert "WECHATPAY_MCH_ID" in message and "WECHATPAY_API_V3_KEY" in message and "WECHATPAY_PUBLIC_KEY," in message
     settings.WECHATPAY_PUBLIC_KEY_ID = ""
     with pytest.raises(ImproperlyConfigured, match="WECHATPAY_CERT_DIR"):
-        WechatpayChannel()
+        WechatPayChannel()
 
 
 def test_an_api_v3_key_of_the_wrong_length_is_improperly_configured(api, settings):
     settings.WECHATPAY_API_V3_KEY = "short"
     with pytest.raises(ImproperlyConfigured, match="32"):
-        WechatpayChannel()
+        WechatPayChannel()
