@@ -343,16 +343,13 @@ class WechatPayChannel(Channel):
             # The SDK signs the download with our key: only ever send that to our own gateway.
             raise ChannelError(f"wechatpay tradebill: download_url {url!r} is not at {self.conf.gateway}")
         # The download is not signed by WeChat Pay: the SHA-1 it gave with the URL vouches for it.
-        dl_status, content = self._answer("billdownload", lambda: self._client.download_bill(url))
+        _, content = self._answer("billdownload", lambda: self._client.download_bill(url))
         if not isinstance(content, bytes):
             raise ChannelError("wechatpay billdownload: expected the gzip file")
         try:
-            lines = list(
-                _bill_lines(content, hash_type=data.get("hash_type", ""), hash_value=data.get("hash_value", ""))
-            )
-        except (OSError, EOFError, UnicodeDecodeError, KeyError) as exc:
+            return _bill_lines(content, hash_type=data.get("hash_type", ""), hash_value=data.get("hash_value", ""))
+        except (OSError, EOFError, UnicodeDecodeError, KeyError, IndexError) as exc:
             raise ChannelError(f"wechatpay bill: unreadable file: {exc}") from exc
-        return lines
 
 
 def _notification(data: Mapping[str, Any], *, app_id: str) -> Notification:
@@ -397,49 +394,68 @@ def _notification(data: Mapping[str, Any], *, app_id: str) -> Notification:
     )
 
 
-def _bill_lines(content: bytes, *, hash_type: str, hash_value: str) -> Iterator[BillLine]:
+def _bill_lines(content: bytes, *, hash_type: str, hash_value: str) -> list[BillLine]:
     """The payments and refunds of a gzip'd ``tradebill`` (ALL), checked against WeChat Pay's SHA-1.
 
     The CSV (UTF-8): a header row (交易时间, …, 微信订单号, 商户订单号, …, 交易状态,
     …), rows whose every cell starts with a backquote, then a summary header
-    (总交易单数, …) and its row.
+    (总交易单数, …) and its row. It is decompressed as it is read (one
+    decompressed copy never sits in memory) and hashed on the way; nothing is
+    returned unless the whole file matches the hash.
     """
-    raw = gzip.decompress(content)
     if hash_type.upper() != "SHA1" or not hash_value:
         raise ChannelError(f"wechatpay bill: unexpected hash {hash_type!r}")
-    if not secrets.compare_digest(hashlib.sha1(raw).hexdigest(), hash_value.lower()):  # noqa: S324 - WeChat's choice
-        raise ChannelError("wechatpay bill: the file does not match its SHA-1")
+    digest = hashlib.sha1()  # noqa: S324 - WeChat Pay's choice, checked not trusted alone
+    lines: list[BillLine] = []
     columns: dict[str, int] | None = None
-    for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")):
-        cells = [cell.strip().lstrip("`") for cell in row]
-        if not cells or not cells[0]:
-            continue
-        if columns is None:
-            columns = {name: i for i, name in enumerate(cells)}
-            continue
-        if cells[0] == "总交易单数":  # the summary follows
-            break
-        state = cells[columns["交易状态"]]
-        if state == "SUCCESS":
-            yield BillLine(
-                kind="payment",
-                top_up_id=cells[columns["商户订单号"]],
-                trade_no=cells[columns["微信订单号"]],
-                amount=_bill_amount(cells[columns["订单金额"]]),
-                status="succeeded",
-                extra={"paid_at": cells[columns["交易时间"]], "fee": cells[columns["手续费"]]},
-            )
-        elif state == "REFUND":
-            refund_state = cells[columns["退款状态"]]
-            yield BillLine(
-                kind="refund",
-                top_up_id=cells[columns["商户订单号"]],
-                trade_no=cells[columns["微信订单号"]],
-                amount=_bill_amount(cells[columns["申请退款金额"]] or cells[columns["退款金额"]]),
-                status="succeeded" if refund_state == "SUCCESS" else refund_state.lower(),
-                refund_id=cells[columns["商户退款单号"]],
-                extra={"refunded_at": cells[columns["交易时间"]], "channel_refund_id": cells[columns["微信退款单号"]]},
-            )
+    summary = False
+
+    def hashed_text(raw: io.BufferedIOBase) -> Iterator[str]:
+        while chunk := raw.readline(1 << 16):
+            digest.update(chunk)
+            yield chunk.decode("utf-8-sig")
+
+    with gzip.GzipFile(fileobj=io.BytesIO(content)) as raw:
+        for row in csv.reader(hashed_text(raw)):
+            cells = [cell.strip().lstrip("`") for cell in row]
+            if summary or not cells or not cells[0]:
+                continue
+            if columns is None:
+                columns = {name: i for i, name in enumerate(cells)}
+            elif cells[0] == "总交易单数":  # the summary follows
+                summary = True
+            else:
+                line = _bill_line(cells, columns)
+                if line is not None:
+                    lines.append(line)
+    if not secrets.compare_digest(digest.hexdigest(), hash_value.lower()):
+        raise ChannelError("wechatpay bill: the file does not match its SHA-1")
+    return lines
+
+
+def _bill_line(cells: list[str], columns: Mapping[str, int]) -> BillLine | None:
+    state = cells[columns["交易状态"]]
+    if state == "SUCCESS":
+        return BillLine(
+            kind="payment",
+            top_up_id=cells[columns["商户订单号"]],
+            trade_no=cells[columns["微信订单号"]],
+            amount=_bill_amount(cells[columns["订单金额"]]),
+            status="succeeded",
+            extra={"paid_at": cells[columns["交易时间"]], "fee": cells[columns["手续费"]]},
+        )
+    if state == "REFUND":
+        refund_state = cells[columns["退款状态"]]
+        return BillLine(
+            kind="refund",
+            top_up_id=cells[columns["商户订单号"]],
+            trade_no=cells[columns["微信订单号"]],
+            amount=_bill_amount(cells[columns["申请退款金额"]] or cells[columns["退款金额"]]),
+            status="succeeded" if refund_state == "SUCCESS" else refund_state.lower(),
+            refund_id=cells[columns["商户退款单号"]],
+            extra={"refunded_at": cells[columns["交易时间"]], "channel_refund_id": cells[columns["微信退款单号"]]},
+        )
+    return None  # REVOKED and the like: no money moved
 
 
 def _bill_amount(value: str) -> Decimal:
