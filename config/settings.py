@@ -6,10 +6,10 @@ cache, SMS codes printed to the console); production values that are secret
 have no default, so a missing secret stops the process at start-up.
 """
 
+import os
 import secrets
 import sys
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -188,9 +188,22 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 
 # --- Wallet -------------------------------------------------------------------------
-WALLET_CURRENCY = env.str("WALLET_CURRENCY", default="CNY")
-WALLET_MAX_TOP_UP = Decimal(env.str("WALLET_MAX_TOP_UP", default="50000.00"))
-WALLET_MAX_BALANCE = Decimal(env.str("WALLET_MAX_BALANCE", default="1000000.00"))
+# Every WALLET_* variable, its default and meaning is declared in wallet/conf.py;
+# here a variable is copied only when the environment sets it.
+for _name in (
+    "WALLET_CURRENCY",
+    "WALLET_MAX_TOP_UP",
+    "WALLET_MAX_BALANCE",
+    "WALLET_CHANNELS",
+    "WALLET_SANDBOX_SECRET",
+    "WALLET_TOP_UP_TTL",
+    "WALLET_QUERY_AFTER",
+    "WALLET_NOTIFICATION_TOLERANCE",
+    "WALLET_TOP_UP_PRESETS",
+    "WALLET_PUBLIC_URL",
+):
+    if _name in os.environ:
+        globals()[_name] = env.str(_name)
 
 # --- SMS codes ----------------------------------------------------------------------
 # Short names select a bundled backend; a dotted path selects any other.
