@@ -201,6 +201,7 @@ for _name in (
     "WALLET_NOTIFICATION_TOLERANCE",
     "WALLET_TOP_UP_PRESETS",
     "WALLET_PUBLIC_URL",
+    "WALLET_CHANNEL_TIMEOUT",
 ):
     if _name in os.environ:
         globals()[_name] = env.str(_name)

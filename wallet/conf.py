@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Setting] = {
     "PUBLIC_URL": Setting(
         "", "Public base URL (https://host) for links a channel calls or shows (notify URL, return URL)."
     ),
+    "CHANNEL_TIMEOUT": Setting(10, "Network timeout of one call to Alipay or WeChat Pay, in seconds (at most 30)."),
 }
 
 

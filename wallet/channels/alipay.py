@@ -51,7 +51,7 @@ from wallet.channels.base import (
     TradeState,
     TradeStatus,
 )
-from wallet.channels.settings import NOTIFICATION_TOLERANCE_SECONDS, AlipaySettings, alipay_settings
+from wallet.channels.settings import AlipaySettings, alipay_settings, notification_tolerance
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTIFY_MAX_AGE = datetime.timedelta(hours=48)
@@ -201,7 +201,7 @@ class AlipayChannel(Channel):
         notified_at = _beijing(fields.get("notify_time", ""))
         now = datetime.datetime.now(SHANGHAI)
         if notified_at is None or not (
-            now - NOTIFY_MAX_AGE <= notified_at <= now + datetime.timedelta(seconds=NOTIFICATION_TOLERANCE_SECONDS)
+            now - NOTIFY_MAX_AGE <= notified_at <= now + datetime.timedelta(seconds=notification_tolerance())
         ):
             raise SignatureInvalid(f"alipay: notify_time {fields.get('notify_time')!r} is not recent")
         status = fields.get("trade_status", "")

@@ -1,7 +1,9 @@
 """The Alipay and WeChat Pay adapters' settings, read at call time (so tests can override them).
 
-``config/settings.py`` reads each from the environment (README, "Payment
-channels"); this module turns them into one small frozen object per channel
+``config/settings.py`` reads each ``ALIPAY_*`` / ``WECHATPAY_*`` variable from
+the environment (README, "Payment channels"); the ``WALLET_*`` ones they share
+with the rest of the wallet (``PUBLIC_URL``, ``CHANNEL_TIMEOUT``,
+``NOTIFICATION_TOLERANCE``) come from ``wallet.conf``. This module turns them into one small frozen object per channel
 and raises ``ImproperlyConfigured`` naming every variable that is missing, so
 an operator fixes them all in one go rather than one restart at a time.
 
@@ -20,11 +22,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from wallet.conf import wallet_settings
+
 #: the path of the notify endpoint (API.md), appended to WALLET_PUBLIC_URL
 NOTIFY_PATH = "/api/v1/wallet/notify/{channel}/"
-#: a notification whose timestamp is further than this from now is refused (as the sandbox's)
-NOTIFICATION_TOLERANCE_SECONDS = 300
-#: network timeout of one channel call, in seconds (also caps WALLET_CHANNEL_TIMEOUT)
+#: the most WALLET_CHANNEL_TIMEOUT may be, in seconds
 MAX_TIMEOUT = 30.0
 
 
@@ -33,12 +35,17 @@ def _value(name: str) -> str:
 
 
 def channel_timeout() -> float:
-    return min(MAX_TIMEOUT, max(1.0, float(getattr(settings, "WALLET_CHANNEL_TIMEOUT", 10) or 10)))
+    return min(MAX_TIMEOUT, max(1.0, float(wallet_settings.CHANNEL_TIMEOUT)))
+
+
+def notification_tolerance() -> int:
+    """Seconds a notification's timestamp may be from now (WALLET_NOTIFICATION_TOLERANCE, as the sandbox's)."""
+    return int(wallet_settings.NOTIFICATION_TOLERANCE)
 
 
 def notify_url(channel: str, names: list[str]) -> str:
     """The absolute notify URL the provider posts to; names WALLET_PUBLIC_URL when it is missing."""
-    base = _value("WALLET_PUBLIC_URL")
+    base = str(wallet_settings.PUBLIC_URL or "").strip()
     if not base:
         names.append("WALLET_PUBLIC_URL")
         return ""

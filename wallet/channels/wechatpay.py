@@ -15,7 +15,7 @@ come back as ``Decimal`` yuan.
 
 The SDK checks a notification's signature and decrypts its resource (AES-256-GCM
 with the API v3 key) but not its age: :meth:`notification_verify` refuses a
-``Wechatpay-Timestamp`` more than 300 s from now itself, before the SDK runs.
+``Wechatpay-Timestamp`` more than ``WALLET_NOTIFICATION_TOLERANCE`` (300 s) from now itself, before the SDK runs.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from wallet.channels.base import (
     TradeState,
     TradeStatus,
 )
-from wallet.channels.settings import NOTIFICATION_TOLERANCE_SECONDS, WechatpaySettings, wechatpay_settings
+from wallet.channels.settings import WechatpaySettings, notification_tolerance, wechatpay_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
@@ -249,7 +249,7 @@ class WechatPayChannel(Channel):
             age = abs(time.time() - int(found["timestamp"]))
         except ValueError as exc:
             raise SignatureInvalid("wechatpay: Wechatpay-Timestamp is not a number") from exc
-        if age > NOTIFICATION_TOLERANCE_SECONDS:
+        if age > notification_tolerance():
             raise SignatureInvalid(f"wechatpay: Wechatpay-Timestamp is {age:.0f} s from now")
         if self.conf.public_key_id and found["serial"] != self.conf.public_key_id:
             # Otherwise the SDK would go and download platform certificates for the unknown serial.

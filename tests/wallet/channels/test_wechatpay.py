@@ -109,21 +109,25 @@ def platform_headers(key: KeyPair, serial: str, body: bytes, timestamp: int | No
     }
 
 
-@pytest.fixture
-def api(settings, stand_in, merchant_key, provider_key):
-    """Public-key mode (WeChat Pay's current way of verifying its signatures)."""
+def wechatpay_configure(settings, stand_in, merchant_key: KeyPair, platform_key: KeyPair) -> WechatpayApi:
+    """Point the adapter at ``stand_in`` in public-key mode (WeChat Pay's current way of verifying its signatures)."""
     settings.WECHATPAY_MCH_ID = MCH_ID
     settings.WECHATPAY_APP_ID = APP_ID
     settings.WECHATPAY_API_V3_KEY = API_V3_KEY
     settings.WECHATPAY_PRIVATE_KEY = merchant_key.private_pem
     settings.WECHATPAY_CERT_SERIAL_NO = MERCHANT_SERIAL
-    settings.WECHATPAY_PUBLIC_KEY = provider_key.public_base64
+    settings.WECHATPAY_PUBLIC_KEY = platform_key.public_base64
     settings.WECHATPAY_PUBLIC_KEY_ID = PUBLIC_KEY_ID
     settings.WECHATPAY_CERT_DIR = ""
     settings.WECHATPAY_GATEWAY = stand_in.url
     settings.WECHATPAY_H5_REDIRECT_URL = "https://accounts.example.com/wallet/top-ups/{top_up_id}/"
     settings.WALLET_PUBLIC_URL = "https://accounts.example.com/"
-    return WechatpayApi(stand_in, merchant_key, provider_key, PUBLIC_KEY_ID)
+    return WechatpayApi(stand_in, merchant_key, platform_key, PUBLIC_KEY_ID)
+
+
+@pytest.fixture
+def api(settings, stand_in, merchant_key, provider_key):
+    return wechatpay_configure(settings, stand_in, merchant_key, provider_key)
 
 
 @pytest.fixture
