@@ -86,7 +86,8 @@ def reconciliation_run(*, channel: str, date: datetime.date) -> ReconciliationRu
     (the channel settled a payment or refund we have no record of),
     ``missing_there`` (we have a paid top-up or finished refund the bill
     lacks), ``amount`` (both have it, for different amounts) and ``status``
-    (the channel settled it, we did not record it as paid / succeeded). The
+    (one side settled it, the other did not: a lost notification, or a refund
+    WeChat Pay lists as abnormal that we moved out). The
     run ends ``clean``, ``mismatched`` or, when the bill cannot be had,
     ``failed`` (and the ChannelError is raised again).
 
@@ -247,18 +248,24 @@ def _compare(run: ReconciliationRun, lines: Sequence[BillLine]) -> None:
 
 
 def _check_line(writer: _Writer, line: BillLine, ours: _Ours | None, *, record: str, settled: Sequence[str]) -> None:
-    common = {
-        "record": record,
-        "top_up_id": line.top_up_id,
-        "refund_id": line.refund_id,
-        "trade_no": line.trade_no,
-        "their_amount": line.amount,
-        "their_status": line.status,
-    }
+    """One bill line against our record of it: missing here, another amount, or not settled here."""
     if ours is None:
-        writer.add(MismatchKind.MISSING_HERE, **common)
+        kind = MismatchKind.MISSING_HERE
+    elif ours.amount != line.amount:
+        kind = MismatchKind.AMOUNT
+    elif (line.status == "succeeded") != (ours.status in settled):
+        # Settled there but not here (a lost notification), or here but not there (e.g. WeChat Pay's ABNORMAL).
+        kind = MismatchKind.STATUS
+    else:
         return
-    if ours.amount != line.amount:
-        writer.add(MismatchKind.AMOUNT, **common, our_amount=ours.amount, our_status=ours.status)
-    elif line.status == "succeeded" and ours.status not in settled:
-        writer.add(MismatchKind.STATUS, **common, our_amount=ours.amount, our_status=ours.status)
+    writer.add(
+        kind,
+        record=record,
+        top_up_id=line.top_up_id,
+        refund_id=line.refund_id,
+        trade_no=line.trade_no,
+        our_amount=ours.amount if ours else None,
+        our_status=ours.status if ours else "",
+        their_amount=line.amount,
+        their_status=line.status,
+    )

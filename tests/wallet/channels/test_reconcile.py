@@ -11,6 +11,8 @@ import datetime
 import gzip
 import hashlib
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,7 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -188,8 +191,8 @@ def test_a_bill_that_cannot_be_had_fails_the_run_and_exits_1(settings, stand_in,
     assert run.status == RunStatus.FAILED and "500" in run.error and run.finished_at is not None
 
 
-def test_wechatpay_bill_through_the_stand_in_finds_amount_and_missing_here(
-    settings, stand_in, merchant_key, provider_key
+def test_wechatpay_bill_through_the_stand_in_finds_amount_missing_here_and_status(
+    settings, stand_in, merchant_key, provider_key, staff
 ):
     settings.WALLET_CHANNELS = ["sandbox", "wechatpay"]
     api = wechatpay_configure(settings, stand_in, merchant_key, provider_key)
@@ -207,11 +210,16 @@ def test_wechatpay_bill_through_the_stand_in_finds_amount_and_missing_here(
     notification_receive(channel="wechatpay", headers=platform_headers(provider_key, PUBLIC_KEY_ID, body), body=body)
     top_up.refresh_from_db()
     assert top_up.status == "paid"
+    api.routes[("POST", "/v3/refund/domestic/refunds")] = (200, {"refund_id": "5000", "status": "SUCCESS"})
+    refund = top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("2.00"), reason="用户申请")
+    assert refund.status == "succeeded"
 
     raw = bill_file(
         [
             bill_row("4200000000202612019999999999", top_up.id, "SUCCESS", "9.99"),
             bill_row("4200000000202612018888888888", "T-NOT-OURS", "SUCCESS", "1.00"),
+            # WeChat Pay lists the refund we moved out as abnormal (the payer's card refused it).
+            bill_row("4200000000202612019999999999", top_up.id, "REFUND", "0.00", refund.id, "2.00", "ABNORMAL"),
         ]
     )
     api.files["day"] = gzip.compress(raw)
@@ -229,7 +237,10 @@ def test_wechatpay_bill_through_the_stand_in_finds_amount_and_missing_here(
     assert kinds(run) == {
         (MismatchKind.AMOUNT, "payment", top_up.id, ""),
         (MismatchKind.MISSING_HERE, "payment", "T-NOT-OURS", ""),
+        (MismatchKind.STATUS, "refund", top_up.id, refund.id),
     }
+    status = run.mismatches.get(kind=MismatchKind.STATUS)
+    assert (status.our_status, status.their_status) == ("succeeded", "abnormal")
     assert api.calls[-2]["query"]["bill_date"] == "2026-12-01"
     assert all(call["verified"] for call in api.calls)  # each signed with our merchant key
 
@@ -274,3 +285,47 @@ def test_staff_read_runs_and_their_mismatches_in_the_admin_and_change_nothing(cl
     assert client.get(reverse("admin:wallet_reconciliationrun_add")).status_code == 403
     assert client.post(reverse("admin:wallet_reconciliationrun_delete", args=[run.pk])).status_code == 403
     assert ReconciliationMismatch.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_hosts_starting_the_same_run_at_once_one_runs_one_is_told_it_is_busy(
+    settings, stand_in, merchant_key, provider_key
+):
+    settings.WALLET_CHANNELS = ["sandbox", "wechatpay"]
+    api = wechatpay_configure(settings, stand_in, merchant_key, provider_key)
+    raw = bill_file([])
+    api.files["day"] = gzip.compress(raw)
+    api.routes[("GET", "/v3/bill/tradebill")] = (
+        200,
+        {
+            "hash_type": "SHA1",
+            "hash_value": hashlib.sha1(raw).hexdigest(),  # noqa: S324 - WeChat Pay's choice
+            "download_url": f"{stand_in.url}/v3/billdownload/file?token=day",
+        },
+    )
+    answer = api.handle
+    release = threading.Event()
+
+    def slow_bill(request):  # the first run holds its "running" row while the bill downloads
+        if request.route == "/v3/bill/tradebill":
+            release.wait(timeout=10)
+        return answer(request)
+
+    stand_in.handler = slow_bill
+    barrier = threading.Barrier(2)
+
+    def host(_):
+        try:
+            barrier.wait(timeout=10)
+            return reconciliation_run(channel="wechatpay", date=DAY).status
+        except ReconciliationBusy:
+            release.set()  # the loser lets the winner's bill arrive
+            return "busy"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(host, range(2)))
+    assert outcomes == ["busy", RunStatus.CLEAN]
+    assert list(ReconciliationRun.objects.values_list("status", flat=True)) == [RunStatus.CLEAN]

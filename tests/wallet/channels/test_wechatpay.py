@@ -516,11 +516,13 @@ BILL_HEADER = (
 )
 
 
-def bill_row(transaction_id, top_up_id, state, amount, refund_id="", refund_amount="0.00") -> str:
+def bill_row(
+    transaction_id, top_up_id, state, amount, refund_id="", refund_amount="0.00", refund_state="SUCCESS"
+) -> str:
     refund = state == "REFUND"
     cells = ["2026-12-01 10:00:05", APP_ID, MCH_ID, "0", "", transaction_id, top_up_id, "oUpF8uMuAJO", "APP", state,
              "OTHERS", "CNY", amount, "0.00", "5000000038201905" if refund else "0", refund_id, refund_amount, "0.00",
-             "ORIGINAL" if refund else "", "SUCCESS" if refund else "", "钱包充值", "", "0.06", "0.60%", amount,
+             "ORIGINAL" if refund else "", refund_state if refund else "", "钱包充值", "", "0.06", "0.60%", amount,
              refund_amount, ""]  # fmt: skip
     return ",".join(f"`{cell}" for cell in cells)
 

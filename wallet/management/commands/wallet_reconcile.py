@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from wallet.channels.base import ChannelError
 from wallet.errors import ChannelUnavailable
+from wallet.models import ReconciliationMismatch
 from wallet.reconciliation import BILL_TIME_ZONE, ReconciliationBusy, reconciliation_run
 
 #: mismatches printed; the admin (Reconciliation runs) lists all of them
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if not run.mismatch_count:
             self.stdout.write(self.style.SUCCESS(f"{summary}: no mismatch."))
             return
-        for mismatch in run.mismatches.order_by("pk")[:SHOWN]:
+        for mismatch in ReconciliationMismatch.objects.filter(run=run).order_by("pk")[:SHOWN]:
             self.stderr.write(str(mismatch))
         if run.mismatch_count > SHOWN:
             self.stderr.write(f"… and {run.mismatch_count - SHOWN} more (admin: Reconciliation runs).")
