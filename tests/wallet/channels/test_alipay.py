@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
 from tests.wallet.channels.conftest import KeyPair, Received, Reply
@@ -521,3 +522,12 @@ def test_a_key_that_is_not_a_key_is_improperly_configured(gateway, settings):
     settings.ALIPAY_PUBLIC_KEY = "bm90IGEga2V5"  # base64 of "not a key"
     with pytest.raises(ImproperlyConfigured, match="ALIPAY"):
         AlipayChannel()
+
+
+def test_manage_py_check_names_what_an_enabled_channel_lacks(settings):
+    settings.WALLET_CHANNELS = ["sandbox", "alipay"]
+    settings.ALIPAY_APP_ID = ""
+    errors = [e for e in run_checks() if e.id == "wallet.E001"]
+    assert len(errors) == 1 and "ALIPAY_APP_ID" in errors[0].msg
+    settings.WALLET_CHANNELS = ["sandbox"]
+    assert not [e for e in run_checks() if e.id == "wallet.E001"]
