@@ -276,6 +276,7 @@ def test_staff_read_runs_and_their_mismatches_in_the_admin_and_change_nothing(cl
     client.force_login(staff)
     listing = client.get(reverse("admin:wallet_reconciliationrun_changelist"))
     assert listing.status_code == 200 and "sandbox" in listing.content.decode()
+    assert "对账记录" in listing.content.decode() and "发现差异" in listing.content.decode()  # Chinese first
     page = client.get(reverse("admin:wallet_reconciliationrun_change", args=[run.pk]))
     text = page.content.decode()
     assert page.status_code == 200 and "T-NOT-OURS" in text
