@@ -51,7 +51,7 @@ from wallet.channels.base import (
     TradeState,
     TradeStatus,
 )
-from wallet.channels.settings import AlipaySettings, alipay_settings, notification_tolerance
+from wallet.channels.settings import AlipaySettings, alipay_settings, notification_tolerance, result_url
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOTIFY_MAX_AGE = datetime.timedelta(hours=48)
@@ -180,8 +180,8 @@ class AlipayChannel(Channel):
             "time_expire": request.expires_at.astimezone(SHANGHAI).strftime(_TIME_FORMAT),
         }
         extra: dict[str, str] = {"timestamp": self._stamp()}
-        if method != "app" and self.conf.return_url:
-            extra["return_url"] = self.conf.return_url.format(top_up_id=request.top_up_id)
+        if method != "app":  # the app SDK returns to the app by itself
+            extra["return_url"] = result_url(self.conf.return_url, request.top_up_id)
         signed = self._client.client_api(api, biz_content, **extra)
         if method == "app":
             return PayInstructions(order_string=signed)

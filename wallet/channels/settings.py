@@ -21,6 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from wallet.conf import wallet_settings
 
@@ -50,6 +51,13 @@ def notify_url(channel: str, names: list[str]) -> str:
         names.append("WALLET_PUBLIC_URL")
         return ""
     return base.rstrip("/") + NOTIFY_PATH.format(channel=channel)
+
+
+def result_url(template: str, top_up_id: str) -> str:
+    """Where the payer's browser comes back to: ``template`` with ``{top_up_id}``, else the top-up's result page."""
+    if template:
+        return template.format(top_up_id=top_up_id)
+    return str(wallet_settings.PUBLIC_URL).rstrip("/") + reverse("wallet:top-up-result", args=[top_up_id])
 
 
 def key_text(name: str, value: str, *, kind: str = "PUBLIC KEY") -> str:
@@ -84,7 +92,7 @@ class AlipaySettings:
     seller_id: str  # "" when not checked
     gateway: str
     notify_url: str
-    return_url: str  # may hold "{top_up_id}"; "" for none
+    return_url: str  # may hold "{top_up_id}"; "" for the top-up's result page
     timeout: float
 
 
@@ -118,7 +126,7 @@ class WechatpaySettings:
     cert_dir: str  # platform certificates (*.pem) ("" in public-key mode)
     gateway: str
     notify_url: str
-    h5_redirect_url: str  # may hold "{top_up_id}"; "" for none
+    h5_redirect_url: str  # may hold "{top_up_id}"; "" for the top-up's result page
     timeout: float
 
 

@@ -53,7 +53,7 @@ from wallet.channels.base import (
     TradeState,
     TradeStatus,
 )
-from wallet.channels.settings import WechatpaySettings, notification_tolerance, wechatpay_settings
+from wallet.channels.settings import WechatpaySettings, notification_tolerance, result_url, wechatpay_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
@@ -221,9 +221,8 @@ class WechatPayChannel(Channel):
             return PayInstructions(code_url=str(data["code_url"]))
         if method == "h5":
             url = str(data["h5_url"])
-            if self.conf.h5_redirect_url:
-                redirect = self.conf.h5_redirect_url.format(top_up_id=request.top_up_id)
-                url += ("&" if "?" in url else "?") + "redirect_url=" + quote(redirect, safe="")
+            redirect = result_url(self.conf.h5_redirect_url, request.top_up_id)
+            url += ("&" if "?" in url else "?") + "redirect_url=" + quote(redirect, safe="")
             return PayInstructions(url=url)
         prepay_id = str(data["prepay_id"])
         timestamp, nonce = str(int(time.time())), secrets.token_hex(16)

@@ -78,7 +78,7 @@ def gateway(settings, stand_in, merchant_key, provider_key):
     settings.ALIPAY_PUBLIC_KEY = provider_key.public_base64  # as Alipay's console shows it
     settings.ALIPAY_SELLER_ID = ""
     settings.ALIPAY_GATEWAY = f"{stand_in.url}/gateway.do"
-    settings.ALIPAY_RETURN_URL = "https://accounts.example.com/wallet/top-ups/{top_up_id}/"
+    settings.ALIPAY_RETURN_URL = "https://accounts.example.com/back/{top_up_id}/"
     settings.WALLET_PUBLIC_URL = "https://accounts.example.com"
     return AlipayGateway(stand_in, merchant_key, provider_key)
 
@@ -137,8 +137,14 @@ def test_wap_and_page_return_a_signed_gateway_url(gateway, merchant_key, method,
     params = dict(parse_qsl(url.query))
     assert merchant_key.verifies(signed_content(params, exclude=("sign",)), params["sign"])
     assert params["method"] == api
-    assert params["return_url"] == "https://accounts.example.com/wallet/top-ups/T20261201235930A7K3/"
+    assert params["return_url"] == "https://accounts.example.com/back/T20261201235930A7K3/"
     assert json.loads(params["biz_content"])["product_code"] == product_code
+
+
+def test_without_alipay_return_url_the_browser_comes_back_to_the_result_page(gateway, settings):
+    settings.ALIPAY_RETURN_URL = ""
+    params = dict(parse_qsl(urlsplit(AlipayChannel().create(top_up_request("wap")).url).query))
+    assert params["return_url"] == "https://accounts.example.com/wallet/top-ups/T20261201235930A7K3/"
 
 
 def test_an_unknown_method_is_refused(gateway):

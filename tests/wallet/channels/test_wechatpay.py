@@ -120,7 +120,7 @@ def wechatpay_configure(settings, stand_in, merchant_key: KeyPair, platform_key:
     settings.WECHATPAY_PUBLIC_KEY_ID = PUBLIC_KEY_ID
     settings.WECHATPAY_CERT_DIR = ""
     settings.WECHATPAY_GATEWAY = stand_in.url
-    settings.WECHATPAY_H5_REDIRECT_URL = "https://accounts.example.com/wallet/top-ups/{top_up_id}/"
+    settings.WECHATPAY_H5_REDIRECT_URL = ""  # the top-up's result page
     settings.WALLET_PUBLIC_URL = "https://accounts.example.com/"
     return WechatpayApi(stand_in, merchant_key, platform_key, PUBLIC_KEY_ID)
 
