@@ -1,4 +1,4 @@
-"""Top-ups on one hot wallet through the HTTP API, against PostgreSQL.
+"""Top-up orders and payment notifications on one hot wallet through the HTTP API, against PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/wallet_bench .venv/bin/python bench/wallet_top_ups.py
 
@@ -8,9 +8,13 @@ What it does, all in one run so the numbers are comparable:
    creates one bench user and a JWT for it;
 2. starts gunicorn on 127.0.0.1 (gthread workers, production settings:
    DEBUG off) and, for each client count (8 and 32 by default), runs that
-   many threaded keep-alive HTTP clients posting ``{"amount": "1.00"}`` to
-   ``/api/v1/wallet/top-ups/`` for ``--seconds``, first without and then
-   with a fresh ``Idempotency-Key`` per request (``--modes``);
+   many threaded keep-alive HTTP clients for ``--seconds`` in each mode
+   (``--modes``): ``notify`` posts a fresh signed sandbox notification
+   (``payment.succeeded``) to ``/api/v1/wallet/notify/sandbox/`` for one of
+   the bench user's pre-made pending top-ups, so every request credits the
+   same hot wallet; ``plain`` / ``keyed`` post ``{"amount": "1.00",
+   "channel": "sandbox"}`` to ``/api/v1/wallet/top-ups/`` (an order, no
+   credit; ``keyed`` with a fresh ``Idempotency-Key`` each);
 3. runs pgbench with the same client counts on a one-row table
    (``UPDATE ... SET v = v + 1 WHERE id = 1``): the database's ceiling for
    a single hot row, which a wallet top-up (lock + insert + update in one
@@ -20,6 +24,8 @@ What it does, all in one run so the numbers are comparable:
 """
 
 import argparse
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -38,6 +44,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_SANDBOX_SECRET = "bench-sandbox-secret"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 
@@ -55,6 +62,11 @@ def server_env(database_url: str) -> dict:
         # WhiteNoise warns that collectstatic has not run; the bench serves no static files.
         PYTHONWARNINGS="ignore:No directory at",
         PGOPTIONS="-c client_min_messages=warning",
+        # The sandbox in a production-settings server, on purpose (check --deploy would warn).
+        WALLET_CHANNELS="sandbox",
+        WALLET_SANDBOX_SECRET=BENCH_SANDBOX_SECRET,
+        # The bench piles up credits and pending orders on one wallet.
+        WALLET_MAX_BALANCE="100000000.00",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
@@ -85,14 +97,34 @@ def ensure_database(database_url: str) -> None:
         subprocess.run(["psql", "-qc", f'CREATE DATABASE "{name}"', *psql_args(database_url, "postgres")], check=True)
 
 
+# Makes the bench user, its wallet account and ``%(orders)d`` pending sandbox top-ups of 1.00
+# (bulk: the bench measures notifications, not order creation); prints the ids, then the token.
 SETUP = """
+import datetime
+from decimal import Decimal
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
-from wallet.services import wallet_get_or_create
+from wallet.ledger import account_for_channel, account_for_wallet
+from wallet.models import TopUp, new_top_up_id
 user = User.objects.filter(username="wallet_bench").first() or User.objects.create_user(username="wallet_bench")
-wallet = wallet_get_or_create(user=user)
+wallet, clearing = account_for_wallet(user=user), account_for_channel("sandbox")
+now = timezone.now()
+orders = [
+    TopUp(id=new_top_up_id() + str(n), user=user, account=wallet, clearing_account=clearing, amount=Decimal("1.00"),
+          currency=wallet.currency, channel="sandbox", method="page", expires_at=now + datetime.timedelta(hours=2))
+    for n in range(%(orders)d)
+]
+TopUp.objects.bulk_create(orders, batch_size=2000)
+print(",".join(order.id for order in orders))
 print(str(RefreshToken.for_user(user).access_token))
 """
+
+
+def sandbox_signature(body: bytes) -> str:
+    t = int(time.time())
+    digest = hmac.new(BENCH_SANDBOX_SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
 
 
 def free_port() -> int:
@@ -113,15 +145,25 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 
 
 def run_clients(
-    port: int, token: str, clients: int, seconds: float, *, keyed: bool = False, baseline: bool = False
+    port: int,
+    token: str,
+    clients: int,
+    seconds: float,
+    *,
+    keyed: bool = False,
+    baseline: bool = False,
+    orders: "list[str] | None" = None,
 ) -> dict:
     """``clients`` threads posting top-ups for ``seconds``; ``keyed``: each with a fresh Idempotency-Key.
 
     ``baseline``: GET /healthz instead, a plain Django view that also asks
     the database and the cache: the same server's rate without the wallet.
     """
-    body = None if baseline else json.dumps({"amount": "1.00"})
+    body = None if baseline else json.dumps({"amount": "1.00", "channel": "sandbox"})
     method, url, expected = ("GET", "/healthz", 200) if baseline else ("POST", "/api/v1/wallet/top-ups/", 201)
+    if orders is not None:
+        url, expected = "/api/v1/wallet/notify/sandbox/", 200
+    order_lock = threading.Lock()
     base_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
     ok, failed, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
     barrier = threading.Barrier(clients + 1)
@@ -132,9 +174,26 @@ def run_clients(
         barrier.wait()
         while time.monotonic() < stop[0]:
             headers = {**base_headers, "Idempotency-Key": f"bench-{uuid.uuid4()}"} if keyed else base_headers
+            payload = body
+            if orders is not None:
+                with order_lock:
+                    if not orders:
+                        break
+                    top_up_id = orders.pop()
+                notification = {
+                    "event": "payment.succeeded",
+                    "top_up_id": top_up_id,
+                    "trade_no": "SBXBENCH" + top_up_id,
+                    "amount": "1.00",
+                    "currency": "CNY",
+                    "occurred_at": "2026-12-01T00:00:00Z",
+                }
+                payload = json.dumps(notification)
+                headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+                headers["Sandbox-Signature"] = sandbox_signature(payload.encode())
             started = time.monotonic()
             try:
-                conn.request(method, url, body=body, headers=headers)
+                conn.request(method, url, body=payload, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -218,8 +277,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="8,32", help="comma-separated client counts (default 8,32)")
     parser.add_argument(
-        "--modes", default="plain,keyed", help="plain (no key) and/or keyed (a fresh Idempotency-Key per request)"
+        "--modes",
+        default="notify,plain",
+        help="notify (signed notifications crediting one wallet), plain / keyed (top-up orders without / with a key)",
     )
+    parser.add_argument("--orders", type=int, default=40000, help="pending top-ups made for the notify mode")
     parser.add_argument("--seconds", type=int, default=15, help="duration of each run (default 15)")
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) * 2), help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
@@ -234,13 +296,19 @@ def main() -> int:
     env = server_env(database_url)
     ensure_database(database_url)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    token = (
+    setup = (
         subprocess.run(
-            [PYTHON, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+            [PYTHON, "manage.py", "shell", "-c", SETUP % {"orders": options.orders}],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         .stdout.strip()
-        .splitlines()[-1]
+        .splitlines()
     )
+    orders, token = setup[-2].split(","), setup[-1]
 
     port = free_port()
     server = subprocess.Popen(
@@ -273,7 +341,14 @@ def main() -> int:
         }
         for mode in options.modes.split(","):
             for clients in [int(n) for n in options.clients.split(",")]:
-                api = run_clients(port, token, clients, options.seconds, keyed=mode == "keyed")
+                api = run_clients(
+                    port,
+                    token,
+                    clients,
+                    options.seconds,
+                    keyed=mode == "keyed",
+                    orders=orders if mode == "notify" else None,
+                )
                 results.append((mode, clients, api))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -286,7 +361,7 @@ def main() -> int:
     )
     print(f"load average (1 min) at start: {load_at_start:.1f}, at end: {os.getloadavg()[0]:.1f}\n")
     print(
-        "| mode | clients | top-ups/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio "
+        "| mode | clients | requests/s (HTTP API) | p50 ms | p99 ms | failed | pgbench hot-row updates/s | ratio "
         "| GET /healthz/s | × /healthz |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -7,6 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ServiceError
+from config.http import client_ip
+from config.origin import Origin
 from wallet.channels import channel_get
 from wallet.selectors import top_ups_of, wallet_lines
 from wallet.serializers import (
@@ -85,7 +87,7 @@ class TopUpListView(generics.ListAPIView):
             channel=data.validated_data["channel"],
             method=data.validated_data["method"],
             idempotency_key=request.headers.get("Idempotency-Key"),
-            client_ip=request.META.get("REMOTE_ADDR", ""),
+            origin=Origin.from_request(request),
         )
         body = TopUpSerializer(result.top_up, context={"request": request}).data
         return _replayed(Response(body, status=201), result.replayed)
@@ -125,7 +127,7 @@ class NotifyView(APIView):
         headers = dict(request.headers.items())
         try:
             answer = notification_receive(
-                channel=channel, headers=headers, body=request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
+                channel=channel, headers=headers, body=request.body, remote_addr=client_ip(request._request)
             )
         except ServiceError:
             if getattr(adapter, "api_errors", False):
@@ -150,6 +152,7 @@ class PaymentView(APIView):
             amount=data.validated_data["amount"],
             description=data.validated_data["description"],
             idempotency_key=request.headers.get("Idempotency-Key"),
+            origin=Origin.from_request(request),
         )
         return _ledger_response(result)
 

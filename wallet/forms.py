@@ -46,13 +46,15 @@ class TopUpForm(_IdempotentForm):
 
     def __init__(self, *args, presets: list[str], channels: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["preset"].choices = [(p, p) for p in presets]
-        self.fields["channel"].choices = channels
+        preset, channel = self.fields["preset"], self.fields["channel"]
+        assert isinstance(preset, forms.ChoiceField) and isinstance(channel, forms.ChoiceField)
+        preset.choices = [(p, p) for p in presets]
+        channel.choices = channels
         if channels and not self.is_bound:
             self.initial.setdefault("channel", channels[0][0])
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("amount") is None:
             preset = cleaned.get("preset")
             if not preset:

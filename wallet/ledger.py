@@ -34,6 +34,7 @@ from django.utils import timezone
 from wallet.conf import wallet_settings
 from wallet.errors import InsufficientFunds
 from wallet.models import CENT, AccountKind, EntryKind, JournalEntry, LedgerAccount, LedgerLine
+from wallet.types import Person
 
 __all__ = [
     "LedgerError",
@@ -49,7 +50,7 @@ class LedgerError(Exception):
     """A posting that breaks a ledger rule: a bug in the calling service, never a user error."""
 
 
-def _account(*, key: str, kind: str, user=None, name: str = "", currency: str | None = None) -> LedgerAccount:
+def _account(*, key: str, kind: str, user: Person = None, name: str = "", currency: str | None = None) -> LedgerAccount:
     # get_or_create inserts inside a savepoint and reads the winner's row when
     # a concurrent first use won the race on the unique key.
     return LedgerAccount.objects.get_or_create(
@@ -58,12 +59,12 @@ def _account(*, key: str, kind: str, user=None, name: str = "", currency: str | 
     )[0]
 
 
-def account_for_wallet(*, user) -> LedgerAccount:
+def account_for_wallet(*, user: Person) -> LedgerAccount:
     """``user``'s wallet account (``wallet:<id>``), created on first use. Not locked: see ``lock_objects``."""
     return _account(key=f"wallet:{user.pk}", kind=AccountKind.WALLET, user=user)
 
 
-def account_for_frozen(*, user) -> LedgerAccount:
+def account_for_frozen(*, user: Person) -> LedgerAccount:
     """``user``'s frozen funds (``frozen:<id>``): money on its way back to a channel."""
     return _account(key=f"frozen:{user.pk}", kind=AccountKind.FROZEN, user=user)
 
@@ -105,7 +106,7 @@ def ledger_post(
     lines: Sequence[tuple[LedgerAccount, Decimal]],
     reference: str,
     description: str = "",
-    actor=None,
+    actor: Person = None,
     reason: str = "",
     origin: Mapping[str, Any] | None = None,
 ) -> JournalEntry:
@@ -166,7 +167,7 @@ def ledger_post(
     # One INSERT for all lines; the trigger moves each tracked account's row.
     LedgerLine.objects.bulk_create(posted)
     for line in posted:
-        if line.seq is not None:
+        if line.seq is not None and line.balance_after is not None:
             line.account.balance = line.balance_after
             line.account.line_count = line.seq
             line.account.updated_at = now

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from wallet.ledger import account_for_frozen, account_for_wallet, mark_locked
 from wallet.models import AccountKind, LedgerAccount, TopUp
+from wallet.types import Person
 
 
 def _require_atomic(name: str) -> None:
@@ -35,7 +36,7 @@ def ledger_accounts_lock(*accounts: LedgerAccount) -> list[LedgerAccount]:
     return [mark_locked(locked[pk]) for pk in ids]
 
 
-def wallet_account_lock(*, user) -> LedgerAccount:
+def wallet_account_lock(*, user: Person) -> LedgerAccount:
     """``user``'s wallet account, locked until the transaction ends (created on first use). One query."""
     _require_atomic("wallet_account_lock")
     queryset = ledger_accounts_qs_select_for_update()
@@ -46,7 +47,7 @@ def wallet_account_lock(*, user) -> LedgerAccount:
         return mark_locked(queryset.get(user=user, kind=AccountKind.WALLET))
 
 
-def wallet_and_frozen_lock(*, user) -> tuple[LedgerAccount, LedgerAccount]:
+def wallet_and_frozen_lock(*, user: Person) -> tuple[LedgerAccount, LedgerAccount]:
     """``user``'s wallet and frozen accounts, both locked (created on first use), by primary key."""
     _require_atomic("wallet_and_frozen_lock")
     wallet, frozen = account_for_wallet(user=user), account_for_frozen(user=user)
@@ -58,7 +59,7 @@ def top_up_qs_select_for_update() -> QuerySet[TopUp]:
     return TopUp.objects.select_related("account", "clearing_account").select_for_update(of=("self", "account"))
 
 
-def top_up_lock(*, top_up_id: str, user=None) -> TopUp:
+def top_up_lock(*, top_up_id: str, user: Person = None) -> TopUp:
     """The top-up ``top_up_id`` and its wallet account, locked in one statement. Raises TopUp.DoesNotExist.
 
     With ``user`` only that person's top-up is found.

@@ -39,8 +39,6 @@ from wallet.conf import wallet_settings
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
-_MONEY = {"max_digits": 14, "decimal_places": 2}
-
 
 def default_currency() -> str:
     """Referenced by migration 0001 (revision 1's wallet); new rows take the currency explicitly."""
@@ -111,7 +109,7 @@ class LedgerAccount(models.Model):
     )
     name = models.CharField(_("name"), max_length=100, blank=True)  # channel name, revenue owner…
     currency = models.CharField(_("currency"), max_length=3)
-    balance = models.DecimalField(_("balance"), **_MONEY, default=ZERO)
+    balance = models.DecimalField(_("balance"), max_digits=14, decimal_places=2, default=ZERO)
     line_count = models.PositiveIntegerField(_("lines"), default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -211,8 +209,8 @@ class LedgerLine(_AppendOnlyModel):
         LedgerAccount, on_delete=models.PROTECT, related_name="lines", verbose_name=_("account")
     )
     seq = models.PositiveIntegerField(_("number"), null=True, blank=True)
-    amount = models.DecimalField(_("amount"), **_MONEY)
-    balance_after = models.DecimalField(_("balance after"), **_MONEY, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    balance_after = models.DecimalField(_("balance after"), max_digits=14, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = _AppendOnlyQuerySet.as_manager()
@@ -236,7 +234,7 @@ class LedgerLine(_AppendOnlyModel):
         indexes = [models.Index(fields=["account", "-created_at"], name="wallet_line_account_created")]
 
     def __str__(self):
-        return f"{self.account.key} {self.amount}"
+        return f"{self.amount}"  # no account lookup: admin inlines print every line
 
 
 # --- Top-ups -------------------------------------------------------------------------------
@@ -290,14 +288,14 @@ class TopUp(models.Model):
     clearing_account = models.ForeignKey(
         LedgerAccount, on_delete=models.PROTECT, related_name="+", verbose_name=_("clearing account")
     )
-    amount = models.DecimalField(_("amount"), **_MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     channel = models.CharField(_("channel"), max_length=20)
     method = models.CharField(_("method"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=TopUpStatus.choices, default=TopUpStatus.PENDING)
     trade_no = models.CharField(_("channel trade number"), max_length=64, blank=True)
     pay = models.JSONField(_("payment instructions"), default=dict, blank=True)
-    refunded_amount = models.DecimalField(_("refunded"), **_MONEY, default=ZERO)
+    refunded_amount = models.DecimalField(_("refunded"), max_digits=14, decimal_places=2, default=ZERO)
     credit_entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("credit entry")
     )
@@ -355,7 +353,7 @@ class TopUpRefund(models.Model):
 
     id = models.CharField(_("refund number"), primary_key=True, max_length=32, default=new_refund_id, editable=False)
     top_up = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("top-up"))
-    amount = models.DecimalField(_("amount"), **_MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     status = models.CharField(
         _("status"), max_length=20, choices=TopUpRefundStatus.choices, default=TopUpRefundStatus.PENDING
     )
@@ -422,7 +420,7 @@ class PaymentNotification(models.Model):
     top_up_ref = models.CharField(_("order number"), max_length=64, blank=True, db_index=True)
     trade_no = models.CharField(_("channel trade number"), max_length=64, blank=True, db_index=True)
     event = models.CharField(_("event"), max_length=64, blank=True)
-    amount = models.DecimalField(_("amount"), **_MONEY, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, blank=True)
 
     class Meta:
@@ -486,7 +484,7 @@ def new_sandbox_token() -> str:
 class SandboxTrade(models.Model):
     trade_no = models.CharField(_("trade number"), max_length=64, unique=True)
     out_trade_no = models.CharField(_("merchant order number"), max_length=64, unique=True)
-    amount = models.DecimalField(_("amount"), **_MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     description = models.CharField(_("description"), max_length=200, blank=True)
     # The checkout URL carries it: whoever holds the URL can pay (as with a real checkout link).
@@ -509,7 +507,7 @@ class SandboxRefund(models.Model):
     trade = models.ForeignKey(SandboxTrade, on_delete=models.PROTECT, related_name="refunds")
     out_refund_no = models.CharField(_("merchant refund number"), max_length=64, unique=True)
     refund_no = models.CharField(_("refund number"), max_length=64, unique=True)
-    amount = models.DecimalField(_("amount"), **_MONEY)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     state = models.CharField(_("state"), max_length=20)  # a channels.base.RefundState
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 

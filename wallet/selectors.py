@@ -16,9 +16,10 @@ from wallet.models import (
     LedgerLine,
     TopUp,
 )
+from wallet.types import Person
 
 
-def wallet_lines(*, user) -> QuerySet[LedgerLine]:
+def wallet_lines(*, user: Person) -> QuerySet[LedgerLine]:
     """The lines of ``user``'s wallet account, newest first, with their entries (API "transactions")."""
     return (
         LedgerLine.objects.filter(account__user=user, account__kind=AccountKind.WALLET)
@@ -27,7 +28,7 @@ def wallet_lines(*, user) -> QuerySet[LedgerLine]:
     )
 
 
-def top_ups_of(*, user) -> QuerySet[TopUp]:
+def top_ups_of(*, user: Person) -> QuerySet[TopUp]:
     """``user``'s top-ups, newest first."""
     return TopUp.objects.filter(user=user).order_by("-created_at", "-id")
 
@@ -36,6 +37,10 @@ def top_ups_of(*, user) -> QuerySet[TopUp]:
 class AuditFinding:
     subject: str  # "account wallet:42", "entry <uuid>", "top-up T…"
     problems: list[str] = field(default_factory=list)
+
+
+def _money(value: Decimal | int | str) -> str:
+    return f"{Decimal(value):.2f}"  # SQLite sums come back without their decimals
 
 
 _ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -64,7 +69,7 @@ def wallet_audit() -> list[AuditFinding]:
         .values_list("pk", "total", "n")
     )
     for pk, total, n in unbalanced.iterator(chunk_size=2000):
-        problem(f"entry {pk}", f"{n} line(s) summing to {total}")
+        problem(f"entry {pk}", f"{n} line(s) summing to {_money(total)}")
 
     accounts = {
         a.pk: a
@@ -77,7 +82,7 @@ def wallet_audit() -> list[AuditFinding]:
             continue
         subject = f"account {account.key}"
         if account.balance != account.total:
-            problem(subject, f"balance {account.balance} != sum of lines {account.total}")
+            problem(subject, f"balance {_money(account.balance)} != sum of lines {_money(account.total)}")
         if account.line_count != account.n:
             problem(subject, f"line_count {account.line_count} != {account.n} lines")
         if account.balance < 0:
@@ -88,7 +93,7 @@ def wallet_audit() -> list[AuditFinding]:
     )
     current, expected_seq, running = None, 0, Decimal("0.00")
 
-    def close(account_id):
+    def close(account_id: int | None) -> None:
         if account_id is not None and accounts[account_id].kind in TRACKED_KINDS:
             account = accounts[account_id]
             if running != account.balance:
@@ -113,7 +118,7 @@ def wallet_audit() -> list[AuditFinding]:
         running = balance_after if balance_after is not None else running + amount
     close(current)
 
-    credits = dict(
+    credits: dict[str, int] = dict(
         JournalEntry.objects.filter(kind=EntryKind.TOP_UP)
         .exclude(reference="")
         .values("reference")
@@ -126,13 +131,13 @@ def wallet_audit() -> list[AuditFinding]:
         )
     )
     top_ups = TopUp.objects.values_list("pk", "status", "amount", "account_id", "credit_entry_id")
-    for pk, status, amount, account_id, credit_entry_id in top_ups.iterator(chunk_size=2000):
-        n = credits.get(pk, 0)
+    for top_up_id, status, amount, account_id, credit_entry_id in top_ups.iterator(chunk_size=2000):
+        n = credits.get(top_up_id, 0)
         if status in PAID_STATUSES:
             if n != 1 or credit_entry_id is None:
-                problem(f"top-up {pk}", f"paid but credited {n} time(s)")
+                problem(f"top-up {top_up_id}", f"paid but credited {n} time(s)")
             elif (credit_entry_id, account_id, amount) not in credit_lines:
-                problem(f"top-up {pk}", "its credit entry does not put its amount on its wallet")
+                problem(f"top-up {top_up_id}", "its credit entry does not put its amount on its wallet")
         elif n:
-            problem(f"top-up {pk}", f"{status} but credited {n} time(s)")
+            problem(f"top-up {top_up_id}", f"{status} but credited {n} time(s)")
     return sorted(findings.values(), key=lambda finding: finding.subject)

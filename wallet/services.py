@@ -16,6 +16,7 @@ transaction; a retry returns that object again (``replayed=True``) and the
 door renders it as the first time. No API body is stored here.
 """
 
+import datetime
 import hashlib
 import json
 import logging
@@ -23,12 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.errors import ServiceError
+from config.origin import Origin
 from wallet import lock_objects
 from wallet.channels import channel_get
 from wallet.channels.base import (
@@ -75,6 +79,7 @@ from wallet.models import (
     TopUpRefundStatus,
     TopUpStatus,
 )
+from wallet.types import Person
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +102,14 @@ class WalletState:
     frozen: Decimal
     currency: str
     max_balance: Decimal
-    updated_at: object
+    updated_at: datetime.datetime
 
     @property
     def account_balance(self) -> Decimal:  # pragma: no cover - alias for templates
         return self.balance
 
 
-def wallet_get(*, user) -> WalletState:
+def wallet_get(*, user: Person) -> WalletState:
     """``user``'s balance and frozen funds in one query (the wallet account is created on first use)."""
     accounts = {
         a.kind: a for a in LedgerAccount.objects.filter(user=user, kind__in=[AccountKind.WALLET, AccountKind.FROZEN])
@@ -119,6 +124,11 @@ def wallet_get(*, user) -> WalletState:
         max_balance=wallet_settings.MAX_BALANCE,
         updated_at=updated,
     )
+
+
+def _origin_record(origin: Origin | None) -> dict[str, str]:
+    """What a journal entry keeps of who asked (the actor is its own column)."""
+    return {"ip": origin.ip, "user_agent": origin.user_agent} if origin is not None else {}
 
 
 # --- Shared checks -----------------------------------------------------------------------
@@ -153,7 +163,7 @@ def _check_key(key: str | None) -> str:
     return key
 
 
-def _fingerprint(**request) -> str:
+def _fingerprint(**request: object) -> str:
     canonical = json.dumps(request, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -162,14 +172,16 @@ class _KeyStoredMeanwhile(Exception):
     """A same-key request committed its record after our lookup's snapshot was taken."""
 
 
-def _record_lookup(*, user, key: str, fingerprint: str) -> IdempotencyRecord | None:
+def _record_lookup(*, user: Person, key: str, fingerprint: str) -> IdempotencyRecord | None:
     record = IdempotencyRecord.objects.filter(user=user, key=key).first()
     if record is not None and record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     return record
 
 
-def _record_store(*, user, key: str, fingerprint: str, entry=None, top_up=None) -> None:
+def _record_store(
+    *, user: Person, key: str, fingerprint: str, entry: JournalEntry | None = None, top_up: TopUp | None = None
+) -> None:
     try:
         with transaction.atomic():  # a savepoint: the caller's transaction survives the conflict
             IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint, entry=entry, top_up=top_up)
@@ -203,14 +215,16 @@ def _wallet_line(entry: JournalEntry) -> LedgerLine:
 
 
 def _ledger_change(
-    *, user, kind: str, amount: Decimal, counter: LedgerAccount, idempotency_key: str = "", **entry
+    *, user: Person, kind: str, amount: Decimal, counter: LedgerAccount, idempotency_key: str = "", **entry: Any
 ) -> LedgerResult:
     """Lock the wallet, replay or post ``amount`` against ``counter``, store the key; atomically.
 
     Owns its transaction so that a lost idempotency race is rolled back and
     answered with the winner's entry.
     """
-    fingerprint = _fingerprint(kind=kind, amount=amount, **{k: v for k, v in entry.items() if k != "actor"})
+    fingerprint = _fingerprint(
+        kind=kind, amount=amount, **{k: v for k, v in entry.items() if k not in ("actor", "origin")}
+    )
     try:
         with transaction.atomic():
             wallet = lock_objects.wallet_account_lock(user=user)
@@ -219,7 +233,7 @@ def _ledger_change(
                 if record is not None:
                     if record.entry_id is None:
                         raise IdempotencyKeyReused()
-                    return LedgerResult(line=_wallet_line(record.entry), replayed=True)
+                    return LedgerResult(line=_wallet_line(record.entry), replayed=True)  # type: ignore[arg-type]  # entry_id checked
             new_balance = wallet.balance + amount
             if new_balance < 0:
                 if kind == EntryKind.PAYMENT:
@@ -242,10 +256,17 @@ def _ledger_change(
         record = _record_lookup(user=user, key=idempotency_key, fingerprint=fingerprint)
         if record is None or record.entry_id is None:
             raise IdempotencyInProgress() from None
-        return LedgerResult(line=_wallet_line(record.entry), replayed=True)
+        return LedgerResult(line=_wallet_line(record.entry), replayed=True)  # type: ignore[arg-type]  # entry_id checked
 
 
-def wallet_pay(*, user, amount: Decimal, description: str = "", idempotency_key: str | None = None) -> LedgerResult:
+def wallet_pay(
+    *,
+    user: Person,
+    amount: Decimal,
+    description: str = "",
+    idempotency_key: str | None = None,
+    origin: Origin | None = None,
+) -> LedgerResult:
     """Debit ``amount`` from ``user``'s wallet to the payments revenue account, atomically.
 
     Kept until the charges issue replaces it. Raises InsufficientFunds when
@@ -266,10 +287,11 @@ def wallet_pay(*, user, amount: Decimal, description: str = "", idempotency_key:
         idempotency_key=key,
         reference="",
         description=description,
+        origin=_origin_record(origin),
     )
 
 
-def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
+def wallet_adjust(*, actor: Person, user: Person, amount: Decimal, reason: str) -> LedgerResult:
     """A staff correction of ``user``'s balance by a signed ``amount``, against the adjustments account.
 
     ``actor`` must be active staff with the ``wallet.adjust_balance``
@@ -305,18 +327,18 @@ class TopUpResult:
     replayed: bool = False
 
 
-def _pending_total(*, user) -> Decimal:
+def _pending_total(*, user: Person) -> Decimal:
     return TopUp.objects.filter(user=user, status=TopUpStatus.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
 def top_up_create(
     *,
-    user,
+    user: Person,
     amount: Decimal,
     channel: str,
     method: str = "",
     idempotency_key: str | None = None,
-    client_ip: str = "",
+    origin: Origin | None = None,
 ) -> TopUpResult:
     """Create a pending top-up of ``amount`` through ``channel`` and ask the channel for a trade.
 
@@ -351,7 +373,7 @@ def top_up_create(
                 if record is not None:
                     if record.top_up_id is None:
                         raise IdempotencyKeyReused()
-                    return TopUpResult(top_up=record.top_up, replayed=True)
+                    return TopUpResult(top_up=record.top_up, replayed=True)  # type: ignore[arg-type]  # top_up_id checked
             pending = _pending_total(user=user)
             if wallet.balance + pending + amount > wallet_settings.MAX_BALANCE:
                 room = max(wallet_settings.MAX_BALANCE - wallet.balance - pending, ZERO)
@@ -382,7 +404,7 @@ def top_up_create(
         record = _record_lookup(user=user, key=key, fingerprint=fingerprint)
         if record is None or record.top_up_id is None:
             raise IdempotencyInProgress() from None
-        return TopUpResult(top_up=record.top_up, replayed=True)
+        return TopUpResult(top_up=record.top_up, replayed=True)  # type: ignore[arg-type]  # top_up_id checked
 
     try:
         pay = adapter.create(
@@ -393,7 +415,7 @@ def top_up_create(
                 method=method,
                 description=_("Wallet top-up"),
                 expires_at=top_up.expires_at,
-                client_ip=client_ip,
+                client_ip=origin.ip if origin is not None else "",
             )
         )
     except ChannelError as exc:
@@ -407,7 +429,7 @@ def top_up_create(
     return TopUpResult(top_up=top_up)
 
 
-def top_up_get(*, user, top_up_id: str, query: bool = True) -> TopUp:
+def top_up_get(*, user: Person, top_up_id: str, query: bool = True) -> TopUp:
     """``user``'s top-up ``top_up_id``; while pending, first ask its channel (active query).
 
     A channel saying "paid" credits it here exactly as a notification would
@@ -451,14 +473,14 @@ def top_up_apply_status(*, top_up_id: str, status: TradeStatus) -> TopUp:
     return top_up
 
 
-def _top_up_set(top_up: TopUp, **fields) -> None:
+def _top_up_set(top_up: TopUp, **fields: Any) -> None:
     fields["updated_at"] = timezone.now()
     for name, value in fields.items():
         setattr(top_up, name, value)
     TopUp.objects.filter(pk=top_up.pk).update(**fields)
 
 
-def _top_up_credit(top_up: TopUp, *, trade_no: str, paid_at) -> JournalEntry:
+def _top_up_credit(top_up: TopUp, *, trade_no: str, paid_at: datetime.datetime | None) -> JournalEntry:
     """THE credit of a top-up: clearing -> wallet, once. Requires ``top_up`` from ``top_up_lock``.
 
     Deliberately no balance limit here: the limit was checked (with pending
@@ -487,7 +509,7 @@ def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _store_notification(
-    *, channel: str, headers, body: bytes, remote_addr: str, outcome: str, **fields
+    *, channel: str, headers: Mapping[str, str], body: bytes, remote_addr: str, outcome: str, **fields: Any
 ) -> PaymentNotification:
     return PaymentNotification.objects.create(
         channel=channel[:20],
@@ -520,7 +542,7 @@ def notification_receive(
     notification costs 6 SQL statements.
     """
     adapter = channel_get(channel)
-    base = {"channel": channel, "headers": headers, "body": body, "remote_addr": remote_addr}
+    base: dict[str, Any] = {"channel": channel, "headers": headers, "body": body, "remote_addr": remote_addr}
     try:
         notification = adapter.notification_verify(headers=headers, body=body)
     except SignatureInvalid as exc:
@@ -569,7 +591,7 @@ def _mismatch(adapter: Channel, top_up: TopUp, notification: Notification) -> st
 
 
 @transaction.atomic
-def _notification_apply(*, adapter: Channel, notification: Notification, base: dict) -> Exception | None:
+def _notification_apply(*, adapter: Channel, notification: Notification, base: dict[str, Any]) -> ServiceError | None:
     """Lock the order, decide, record the notification and (maybe) credit — one transaction.
 
     Returns the error to raise once the transaction has committed (so the
@@ -684,7 +706,7 @@ def top_up_close(*, top_up_id: str) -> bool:
 # --- Top-up refunds by staff ---------------------------------------------------------------
 
 
-def top_up_refund(*, actor, top_up_id: str, amount: Decimal | None = None, reason: str) -> TopUpRefund:
+def top_up_refund(*, actor: Person, top_up_id: str, amount: Decimal | None = None, reason: str) -> TopUpRefund:
     """Send ``amount`` (default: all still refundable) of a paid top-up back to its channel.
 
     ``actor`` needs ``wallet.refund_top_up``. The amount must be at most
@@ -720,7 +742,7 @@ def top_up_refund(*, actor, top_up_id: str, amount: Decimal | None = None, reaso
 
 
 @transaction.atomic
-def _top_up_refund_freeze(*, actor, top_up_id: str, amount: Decimal | None, reason: str) -> TopUpRefund:
+def _top_up_refund_freeze(*, actor: Person, top_up_id: str, amount: Decimal | None, reason: str) -> TopUpRefund:
     try:
         top_up = lock_objects.top_up_lock(top_up_id=top_up_id)
     except TopUp.DoesNotExist:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.errors import ServiceError
+from config.origin import Origin
 from wallet.channels import channel_get, channels_enabled
 from wallet.channels.sandbox import sandbox_checkout, sandbox_sign, sandbox_trade_for_token
 from wallet.conf import wallet_settings
@@ -77,7 +78,7 @@ def top_up(request):
                 amount=form.cleaned_data["amount"],
                 channel=form.cleaned_data["channel"],
                 idempotency_key=form.cleaned_data["idempotency_key"] or None,
-                client_ip=request.META.get("REMOTE_ADDR", ""),
+                origin=Origin.from_request(request),
             )
         except ServiceError as exc:
             _show_error(form, exc)
@@ -150,6 +151,7 @@ def pay(request):
                 amount=form.cleaned_data["amount"],
                 description=form.cleaned_data["description"],
                 idempotency_key=form.cleaned_data["idempotency_key"] or None,
+                origin=Origin.from_request(request),
             )
         except ServiceError as exc:
             _show_error(form, exc)

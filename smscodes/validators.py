@@ -1,16 +1,18 @@
-"""Reads about SMS codes that several callers need."""
+"""Checks of what a caller hands to the code services: the number and the purpose."""
 
 import phonenumbers
+from django.utils.translation import gettext as _
 
+from config.errors import InvalidInput
 from config.phones import phone_parse
 from smscodes import conf
 from smscodes.errors import InvalidPhone, PhoneRegionNotAllowed
-from smscodes.models import SmsMessage
+from smscodes.models import Purpose
 
 _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
-def sms_phone_normalize(raw) -> str:
+def sms_phone_validate(raw: object) -> str:
     """The E.164 form of a mobile number a code may be sent to.
 
     Accepts any format phonenumbers understands with ``SMS_DEFAULT_REGION``.
@@ -27,6 +29,8 @@ def sms_phone_normalize(raw) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def sms_message_list(*, phone: str):
-    """The send log of one number (E.164), newest first."""
-    return SmsMessage.objects.filter(phone=phone).order_by("-created_at", "-id")
+def sms_purpose_validate(purpose: object) -> str:
+    """``purpose`` if it is one of ``Purpose``; otherwise InvalidInput on ``purpose``."""
+    if not isinstance(purpose, str) or purpose not in Purpose.values:
+        raise InvalidInput(fields={"purpose": [_("Unknown purpose.")]})
+    return purpose
