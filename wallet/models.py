@@ -575,8 +575,8 @@ class ReconciliationMismatch(models.Model):
     top_up_id = models.CharField(_("order number"), max_length=64, blank=True, db_index=True)
     refund_id = models.CharField(_("refund number"), max_length=64, blank=True)
     trade_no = models.CharField(_("channel trade number"), max_length=64, blank=True)
-    our_amount = models.DecimalField(_("our amount"), **_MONEY, null=True, blank=True)
-    their_amount = models.DecimalField(_("channel's amount"), **_MONEY, null=True, blank=True)
+    our_amount = models.DecimalField(_("our amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    their_amount = models.DecimalField(_("channel's amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     our_status = models.CharField(_("our status"), max_length=20, blank=True)
     their_status = models.CharField(_("channel's status"), max_length=20, blank=True)
 
