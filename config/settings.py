@@ -6,7 +6,6 @@ cache, SMS codes printed to the console); production values that are secret
 have no default, so a missing secret stops the process at start-up.
 """
 
-import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -192,23 +191,22 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 
 # --- Wallet -------------------------------------------------------------------------
-# Every WALLET_* variable, its default and meaning is declared in wallet/conf.py;
-# here a variable is copied only when the environment sets it.
-for _name in (
-    "WALLET_CURRENCY",
-    "WALLET_MAX_TOP_UP",
-    "WALLET_MAX_BALANCE",
-    "WALLET_CHANNELS",
-    "WALLET_SANDBOX_SECRET",
-    "WALLET_TOP_UP_TTL",
-    "WALLET_QUERY_AFTER",
-    "WALLET_NOTIFICATION_TOLERANCE",
-    "WALLET_TOP_UP_PRESETS",
-    "WALLET_PUBLIC_URL",
-    "WALLET_CHANNEL_TIMEOUT",
-):
-    if _name in os.environ:
-        globals()[_name] = env.str(_name)
+# Meaning of each: wallet/conf.py. Amounts are strings here; wallet.conf parses them.
+WALLET_CURRENCY = env.str("WALLET_CURRENCY", default="CNY")
+WALLET_MAX_TOP_UP = env.str("WALLET_MAX_TOP_UP", default="5000.00")
+WALLET_MAX_BALANCE = env.str("WALLET_MAX_BALANCE", default="5000.00")
+# The sandbox channel is on by default only in development and tests; in
+# production it needs WALLET_CHANNELS to name it and a WALLET_SANDBOX_SECRET.
+WALLET_CHANNELS = env.list("WALLET_CHANNELS", default=["sandbox"] if DEBUG or TESTING else [])
+WALLET_SANDBOX_SECRET = env.str(
+    "WALLET_SANDBOX_SECRET", default="sandbox-development-secret" if DEBUG or TESTING else ""
+)
+WALLET_TOP_UP_TTL = env.int("WALLET_TOP_UP_TTL", default=1800)
+WALLET_QUERY_AFTER = env.int("WALLET_QUERY_AFTER", default=60)
+WALLET_NOTIFICATION_TOLERANCE = env.int("WALLET_NOTIFICATION_TOLERANCE", default=300)
+WALLET_TOP_UP_PRESETS = env.list("WALLET_TOP_UP_PRESETS", default=["10", "50", "100", "200", "500"])
+WALLET_PUBLIC_URL = env.str("WALLET_PUBLIC_URL", default="")
+WALLET_CHANNEL_TIMEOUT = env.int("WALLET_CHANNEL_TIMEOUT", default=10)  # Alipay / WeChat Pay calls, seconds
 
 # --- SMS codes ----------------------------------------------------------------------
 # Short names select a bundled backend; a dotted path selects any other.

@@ -1,12 +1,14 @@
-"""The wallet's settings, each declared once here with its default and meaning.
+"""The wallet's settings, read at call time (tests override them) through one accessor.
 
-``config/settings.py`` copies a ``WALLET_*`` variable from the environment
-only when it is set; everything else comes from :data:`DEFAULTS`. Read them
-as ``wallet_settings.MAX_TOP_UP`` (simplejwt's ``api_settings`` habit): each
-read looks at ``django.conf.settings`` again, so ``override_settings`` in a
-test works, and strings from the environment are parsed to the default's type.
+Every value comes from ``config/settings.py``, which reads it from the
+environment with its default (the README's "Wallet" table lists them);
+nothing else in the app reads these settings. Read them as
+``wallet_settings.MAX_TOP_UP`` (simplejwt's ``api_settings`` habit): each
+read looks at ``django.conf.settings`` again, and a string (from the
+environment or a test) is parsed to the setting's type.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -14,65 +16,52 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-# Development and tests only: production has no sandbox secret unless one is set.
-DEVELOPMENT_SANDBOX_SECRET = "sandbox-development-secret"  # noqa: S105 - not a production secret
+
+def _decimal(name: str, raw: Any) -> Decimal:
+    try:
+        value = raw if isinstance(raw, Decimal) else Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"WALLET_{name} must be a decimal amount, not {raw!r}") from exc
+    if not value.is_finite() or value <= 0:
+        raise ImproperlyConfigured(f"WALLET_{name} must be a positive amount, not {raw!r}")
+    return value
 
 
-def _development() -> bool:
-    return bool(settings.DEBUG or getattr(settings, "TESTING", False))
+def _int(name: str, raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"WALLET_{name} must be an integer, not {raw!r}") from exc
+
+
+def _list(name: str, raw: Any) -> list[str]:
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _str(name: str, raw: Any) -> str:
+    return str(raw or "")
 
 
 @dataclass(frozen=True)
 class Setting:
-    default: Any  # a value, or a callable for a default that depends on DEBUG/TESTING
+    parse: Callable[[str, Any], Any]
     help: str
 
-    def resolve_default(self) -> Any:
-        return self.default() if callable(self.default) else self.default
 
-
-DEFAULTS: dict[str, Setting] = {
-    "CURRENCY": Setting("CNY", "ISO 4217 code of every wallet."),
-    "MAX_TOP_UP": Setting(Decimal("5000.00"), "Largest single top-up."),
-    "MAX_BALANCE": Setting(
-        Decimal("5000.00"), "Largest balance; balance + pending top-ups + a new one may not exceed it."
-    ),
-    "CHANNELS": Setting(
-        lambda: ["sandbox"] if _development() else [],
-        "Enabled payment channels, comma-separated: sandbox, alipay, wechatpay. "
-        "Default: sandbox with DEBUG or under tests, none in production.",
-    ),
-    "SANDBOX_SECRET": Setting(
-        lambda: DEVELOPMENT_SANDBOX_SECRET if _development() else "",
-        "HMAC key of the sandbox channel's notifications; required to enable the sandbox in production.",
-    ),
-    "TOP_UP_TTL": Setting(1800, "Seconds a top-up stays payable; wallet_sync closes it after that."),
-    "QUERY_AFTER": Setting(60, "Seconds after which wallet_sync asks the channel about a pending top-up."),
-    "NOTIFICATION_TOLERANCE": Setting(300, "Seconds a signed notification's timestamp may be from now."),
-    "TOP_UP_PRESETS": Setting(["10", "50", "100", "200", "500"], "Amounts offered on the wallet page."),
-    "PUBLIC_URL": Setting(
-        "", "Public base URL (https://host) for links a channel calls or shows (notify URL, return URL)."
-    ),
-    "CHANNEL_TIMEOUT": Setting(10, "Network timeout of one call to Alipay or WeChat Pay, in seconds (at most 30)."),
+SETTINGS: dict[str, Setting] = {
+    "CURRENCY": Setting(_str, "ISO 4217 code of new ledger accounts."),
+    "MAX_TOP_UP": Setting(_decimal, "Largest single top-up."),
+    "MAX_BALANCE": Setting(_decimal, "Largest balance; balance + pending top-ups + a new one may not exceed it."),
+    "CHANNELS": Setting(_list, "Enabled payment channels: sandbox, alipay, wechatpay."),
+    "SANDBOX_SECRET": Setting(_str, "HMAC key of the sandbox's notifications; without it the sandbox is off."),
+    "TOP_UP_TTL": Setting(_int, "Seconds a top-up stays payable; wallet_sync closes it after that."),
+    "QUERY_AFTER": Setting(_int, "Seconds after which wallet_sync asks the channel about a pending top-up."),
+    "NOTIFICATION_TOLERANCE": Setting(_int, "Seconds a signed notification's timestamp may be from now."),
+    "TOP_UP_PRESETS": Setting(_list, "Amounts offered on the wallet page."),
+    "PUBLIC_URL": Setting(_str, "Public base URL (https://host) for links a channel calls or shows."),
+    "CHANNEL_TIMEOUT": Setting(_int, "Seconds one call to Alipay or WeChat Pay may take (at most 30)."),
 }
-
-
-def _parse(name: str, raw: Any, default: Any) -> Any:
-    if isinstance(default, Decimal) and not isinstance(raw, Decimal):
-        try:
-            return Decimal(str(raw))
-        except InvalidOperation as exc:
-            raise ImproperlyConfigured(f"WALLET_{name} must be a decimal amount, not {raw!r}") from exc
-    if isinstance(default, bool):
-        return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
-    if isinstance(default, int) and not isinstance(raw, int):
-        try:
-            return int(raw)
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"WALLET_{name} must be an integer, not {raw!r}") from exc
-    if isinstance(default, list) and isinstance(raw, str):
-        return [part.strip() for part in raw.split(",") if part.strip()]
-    return raw
 
 
 class WalletSettings:
@@ -80,13 +69,10 @@ class WalletSettings:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            setting = DEFAULTS[name]
+            setting = SETTINGS[name]
         except KeyError:
             raise AttributeError(f"wallet has no setting {name}") from None
-        default = setting.resolve_default()
-        # The one place that reads a wallet setting with a fallback.
-        raw = getattr(settings, f"WALLET_{name}", default)
-        return _parse(name, raw, default)
+        return setting.parse(name, getattr(settings, f"WALLET_{name}"))
 
 
 wallet_settings = WalletSettings()

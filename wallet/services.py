@@ -20,11 +20,11 @@ import datetime
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
@@ -78,6 +78,8 @@ from wallet.models import (
     TopUpRefund,
     TopUpRefundStatus,
     TopUpStatus,
+    new_refund_id,
+    new_top_up_id,
 )
 from wallet.types import Person
 
@@ -321,6 +323,26 @@ def wallet_adjust(*, actor: Person, user: Person, amount: Decimal, reason: str) 
 # --- Top-ups -----------------------------------------------------------------------------
 
 
+_ModelT = TypeVar("_ModelT", TopUp, TopUpRefund)
+
+
+def _with_fresh_id(model: type[_ModelT], new_id: Callable[[], str], **fields: Any) -> _ModelT:
+    """Insert a row whose readable id (time to the second + 4 random characters) is unique.
+
+    Two orders in the same second share the prefix; on the rare clash of the
+    random part the insert is retried with a new id inside a savepoint.
+    """
+    for attempt in range(5):
+        candidate = new_id()
+        try:
+            with transaction.atomic():
+                return model.objects.create(pk=candidate, **fields)
+        except IntegrityError:
+            if attempt == 4 or not model.objects.filter(pk=candidate).exists():
+                raise  # not an id clash
+    raise AssertionError("unreachable")
+
+
 @dataclass(frozen=True)
 class TopUpResult:
     top_up: TopUp
@@ -386,7 +408,9 @@ def top_up_create(
                     }
                 )
             now = timezone.now()
-            top_up = TopUp.objects.create(
+            top_up = _with_fresh_id(
+                TopUp,
+                new_top_up_id,
                 user=user,
                 account=wallet,
                 clearing_account=clearing,
@@ -768,7 +792,9 @@ def _top_up_refund_freeze(*, actor: Person, top_up_id: str, amount: Decimal | No
         actor=actor,
         reason=reason,
     )
-    return TopUpRefund.objects.create(top_up=top_up, amount=amount, reason=reason, actor=actor, freeze_entry=entry)
+    return _with_fresh_id(
+        TopUpRefund, new_refund_id, top_up=top_up, amount=amount, reason=reason, actor=actor, freeze_entry=entry
+    )
 
 
 @transaction.atomic
