@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import UserFactory
+from tests.wallet.channels import test_alipay as alipay_tests
 from tests.wallet.channels.test_wechatpay import (
     PUBLIC_KEY_ID,
     bill_file,
@@ -330,3 +331,48 @@ def test_two_hosts_starting_the_same_run_at_once_one_runs_one_is_told_it_is_busy
         outcomes = sorted(pool.map(host, range(2)))
     assert outcomes == ["busy", RunStatus.CLEAN]
     assert list(ReconciliationRun.objects.values_list("status", flat=True)) == [RunStatus.CLEAN]
+
+
+def test_alipay_through_the_stand_in_end_to_end_pay_notify_refund_and_a_clean_bill(
+    settings, stand_in, merchant_key, provider_key, staff
+):
+    """Alipay from order to bill: the service creates the order, the notification (signed by "Alipay")
+    credits it through the wallet's merchant check, staff refund part of it, and the day's zip matches."""
+    settings.WALLET_CHANNELS = ["sandbox", "alipay"]
+    settings.ALIPAY_SELLER_ID = alipay_tests.SELLER_ID
+    gateway = alipay_tests.AlipayGateway(stand_in, merchant_key, provider_key)
+    settings.ALIPAY_APP_ID = alipay_tests.APP_ID
+    settings.ALIPAY_APP_PRIVATE_KEY = merchant_key.private_pem
+    settings.ALIPAY_PUBLIC_KEY = provider_key.public_pem
+    settings.ALIPAY_GATEWAY = f"{stand_in.url}/gateway.do"
+    settings.WALLET_PUBLIC_URL = "https://accounts.example.com"
+    top_up = top_up_create(user=UserFactory(), amount=Decimal("10.00"), channel="alipay").top_up
+    assert "order_string" in top_up.pay
+    fields = alipay_tests.notification(
+        provider_key,
+        out_trade_no=top_up.id,
+        notify_time="2026-12-01 23:49:30",
+        gmt_payment="2026-12-01 23:49:10",
+    )
+    answer = notification_receive(channel="alipay", headers=alipay_tests.HEADERS, body=alipay_tests.form(fields))
+    assert answer.body == b"success"
+    top_up.refresh_from_db()
+    assert top_up.status == "paid" and top_up.trade_no == fields["trade_no"]
+
+    gateway.answers["alipay.trade.refund"] = alipay_tests.success(trade_no=fields["trade_no"], fund_change="Y")
+    refund = top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("4.00"), reason="用户申请")
+    assert refund.status == "succeeded"
+    assert gateway.calls[-1]["biz"]["out_request_no"] == refund.id
+
+    gateway.files["day.zip"] = alipay_tests.alipay_bill_zip(
+        [
+            alipay_tests.bill_row(fields["trade_no"], top_up.id, "交易", "10.00"),
+            alipay_tests.bill_row(fields["trade_no"], top_up.id, "退款", "-4.00", refund.id),
+        ]
+    )
+    gateway.answers["alipay.data.dataservice.bill.downloadurl.query"] = alipay_tests.success(
+        bill_download_url=f"{stand_in.url}/bills/day.zip"
+    )
+    code, out, _err = reconcile("alipay")
+    assert code == 0 and "no mismatch" in out
+    assert ReconciliationRun.objects.get().bill_lines == 2
