@@ -155,6 +155,8 @@ class AlipayChannel(Channel):
             raise ChannelError(f"{method}: {exc}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:  # network, HTTP 5xx, not JSON
             raise ChannelError(f"{method}: {type(exc).__name__}: {exc}") from exc
+        except (AttributeError, KeyError, TypeError) as exc:  # JSON, but not shaped like an Alipay answer
+            raise ChannelError(f"{method}: unexpected answer: {type(exc).__name__}: {exc}") from exc
         if not isinstance(answer, dict):
             raise ChannelError(f"{method}: unexpected answer {answer!r}")
         return answer

@@ -171,22 +171,28 @@ class WechatPayChannel(Channel):
 
     # --- requests ------------------------------------------------------------------------------
 
-    def _answer(self, what: str, call: Any, *, ok: tuple[int, ...] = (200,)) -> tuple[int, Any]:
-        """Run one SDK call; the answer's signature is checked by the SDK. Raises ChannelError."""
+    def _answer(self, what: str, call: Any, *, ok: tuple[int, ...] = (200,), binary: bool = False) -> tuple[int, Any]:
+        """Run one SDK call; the answer's signature is checked by the SDK. Raises ChannelError.
+
+        Returns the status and the JSON object (or, with ``binary``, the bytes of a download)."""
         try:
             status, message = call()
         except Exception as exc:  # requests' errors, or the SDK's bare "failed to verify the signature"
             raise ChannelError(f"wechatpay {what}: {type(exc).__name__}: {exc}") from exc
-        data: Any = message
-        if isinstance(message, str):
+        data: Any = {} if message in ("", b"") else message  # 204 No Content
+        if isinstance(message, str) and message:
             try:
-                data = json.loads(message) if message else {}
+                data = json.loads(message)
             except ValueError as exc:
                 raise ChannelError(f"wechatpay {what}: HTTP {status}, not JSON") from exc
+            if not isinstance(data, dict):
+                raise ChannelError(f"wechatpay {what}: HTTP {status}, not a JSON object")
         if status not in ok and status < 500 and isinstance(data, dict):
             return status, data  # a business answer (4xx with a code) for the caller to read
         if status not in ok:
             raise ChannelError(f"wechatpay {what}: HTTP {status} {message!r:.200}")
+        if not binary and not isinstance(data, dict):
+            raise ChannelError(f"wechatpay {what}: HTTP {status}, not a JSON answer")
         return status, data
 
     @staticmethod
@@ -342,7 +348,7 @@ class WechatPayChannel(Channel):
             # The SDK signs the download with our key: only ever send that to our own gateway.
             raise ChannelError(f"wechatpay tradebill: download_url {url!r} is not at {self.conf.gateway}")
         # The download is not signed by WeChat Pay: the SHA-1 it gave with the URL vouches for it.
-        _, content = self._answer("billdownload", lambda: self._client.download_bill(url))
+        _, content = self._answer("billdownload", lambda: self._client.download_bill(url), binary=True)
         if not isinstance(content, bytes):
             raise ChannelError("wechatpay billdownload: expected the gzip file")
         try:

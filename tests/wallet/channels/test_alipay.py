@@ -347,6 +347,15 @@ def test_a_request_signed_with_the_wrong_app_key_is_refused_by_the_gateway(gatew
     assert gateway.calls[0]["verified"] is False  # the stand-in really checks
 
 
+def test_an_answer_that_is_not_alipays_is_a_channel_error(gateway):
+    gateway.stand_in.handler = lambda request: Reply(200, b'{"something": "else"}', {"Content-Type": "text/html"})
+    with pytest.raises(ChannelError, match="unexpected"):
+        AlipayChannel().query(top_up_id="T1")
+    gateway.stand_in.handler = lambda request: Reply(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"})
+    with pytest.raises(ChannelError, match="502"):
+        AlipayChannel().query(top_up_id="T1")
+
+
 def test_an_unreachable_gateway_is_a_channel_error(gateway, settings):
     gateway.stand_in.close()
     with pytest.raises(ChannelError):
