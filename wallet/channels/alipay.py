@@ -274,12 +274,18 @@ class AlipayChannel(Channel):
         if answer.get("fund_change") == "Y":
             return RefundResult(state=RefundState.SUCCEEDED, channel_refund_id=answer.get("trade_no", ""))
         # fund_change=N: this call moved nothing, e.g. a retry of a refund already made; ask about it.
+        return self.refund_query(top_up_id=top_up_id, refund_id=refund_id)
+
+    def refund_query(self, *, top_up_id: str, refund_id: str) -> RefundResult:
         found = self._call(
             "alipay.trade.fastpay.refund.query", {"out_trade_no": top_up_id, "out_request_no": refund_id}
         )
-        if found.get("code") == _SUCCESS and found.get("refund_status") == "REFUND_SUCCESS":
+        if found.get("code") != _SUCCESS:
+            raise self._refused("alipay.trade.fastpay.refund.query", found)
+        # Alipay: a refund it returns data for, with refund_status empty or REFUND_SUCCESS, was made.
+        if found.get("refund_amount") and found.get("refund_status", "REFUND_SUCCESS") == "REFUND_SUCCESS":
             return RefundResult(state=RefundState.SUCCEEDED, channel_refund_id=found.get("trade_no", ""))
-        return RefundResult(state=RefundState.PENDING)
+        return RefundResult(state=RefundState.PENDING)  # not (yet) made: staff decide, nothing is assumed
 
     def bill(self, *, date: datetime.date) -> list[BillLine]:
         answer = self._call(

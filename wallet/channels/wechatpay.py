@@ -335,6 +335,17 @@ class WechatPayChannel(Channel):
             channel_refund_id=data.get("refund_id", ""),
         )
 
+    def refund_query(self, *, top_up_id: str, refund_id: str) -> RefundResult:
+        status, data = self._answer("query_refund", lambda: self._client.query_refund(out_refund_no=refund_id))
+        if status == 404 or data.get("code") == "RESOURCE_NOT_EXISTS":
+            return RefundResult(state=RefundState.FAILED)  # never arrived: no money left us
+        if status != 200:
+            raise self._refused("query_refund", status, data)
+        return RefundResult(
+            state=_REFUND_STATES.get(data.get("status", ""), RefundState.PENDING),
+            channel_refund_id=data.get("refund_id", ""),
+        )
+
     def bill(self, *, date: datetime.date) -> list[BillLine]:
         status, data = self._answer(
             "tradebill", lambda: self._client.trade_bill(bill_date=date.isoformat(), bill_type="ALL", tar_type="GZIP")

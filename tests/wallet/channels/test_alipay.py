@@ -413,6 +413,18 @@ def test_a_refund_that_moved_nothing_is_confirmed_by_a_refund_query(gateway):
     assert result.state == RefundState.PENDING
 
 
+def test_refund_query_asks_about_one_refund(gateway):
+    gateway.answers["alipay.trade.fastpay.refund.query"] = success(
+        trade_no="2026", out_trade_no="T1", out_request_no="R1", refund_amount="4.00"
+    )
+    assert AlipayChannel().refund_query(top_up_id="T1", refund_id="R1").state == RefundState.SUCCEEDED
+    (call,) = gateway.calls
+    assert call["verified"] and call["biz"] == {"out_trade_no": "T1", "out_request_no": "R1"}
+    gateway.answers["alipay.trade.fastpay.refund.query"] = business_failure("ACQ.SYSTEM_ERROR")
+    with pytest.raises(ChannelError):
+        AlipayChannel().refund_query(top_up_id="T1", refund_id="R1")
+
+
 def test_a_refund_alipay_refuses_for_good_is_failed_and_a_system_error_is_a_channel_error(gateway):
     gateway.answers["alipay.trade.refund"] = business_failure("ACQ.SELLER_BALANCE_NOT_ENOUGH")
     result = AlipayChannel().refund(top_up_id="T1", refund_id="R1", amount=Decimal("4.00"), total=Decimal("10.00"))

@@ -501,6 +501,23 @@ def test_refund_sends_fen_with_our_refund_id_and_reads_the_status(api):
     ).state == (RefundState.SUCCEEDED)
 
 
+def test_refund_query_reads_a_processing_refunds_outcome(api):
+    api.routes[("GET", "/v3/refund/domestic/refunds/R1")] = (
+        200,
+        {"refund_id": "50000000382019052709732678859", "out_refund_no": "R1", "status": "SUCCESS"},
+    )
+    result = WechatPayChannel().refund_query(top_up_id="T1", refund_id="R1")
+    assert (result.state, result.channel_refund_id) == (RefundState.SUCCEEDED, "50000000382019052709732678859")
+    assert api.calls[0]["verified"] and api.calls[0]["method"] == "GET"
+    api.routes[("GET", "/v3/refund/domestic/refunds/R1")] = (200, {"refund_id": "5", "status": "ABNORMAL"})
+    assert WechatPayChannel().refund_query(top_up_id="T1", refund_id="R1").state == RefundState.FAILED
+    api.routes[("GET", "/v3/refund/domestic/refunds/R1")] = (
+        404,
+        {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"},
+    )
+    assert WechatPayChannel().refund_query(top_up_id="T1", refund_id="R1").state == RefundState.FAILED
+
+
 def test_a_refund_wechat_pay_refuses_is_failed(api):
     api.routes[("POST", "/v3/refund/domestic/refunds")] = (403, {"code": "NOT_ENOUGH", "message": "基本账户余额不足"})
     result = WechatPayChannel().refund(top_up_id="T1", refund_id="R1", amount=Decimal("4.00"), total=Decimal("10.00"))
