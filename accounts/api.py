@@ -33,9 +33,12 @@ from accounts.errors import (
     UnsupportedImage,
     UsernameTaken,
 )
-from accounts.models import User
+from accounts.models import Device, User
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
+from accounts.selectors import devices_live
 from accounts.serializers import (
+    DeviceListSerializer,
+    DeviceSerializer,
     LoginCodeInputSerializer,
     LoginInputSerializer,
     LogoutInputSerializer,
@@ -54,12 +57,14 @@ from accounts.serializers import (
     UserSerializer,
 )
 from accounts.services.avatar import avatar_remove, avatar_set
-from accounts.tokens import token_refresh, token_verify, tokens_issue
+from accounts.services.devices import device_end_by_owner, device_sign_in, tokens_refresh
+from accounts.sessions import session_device_id
+from accounts.tokens import DEVICE_CLAIM, token_verify, tokens_issue
 from accounts.upload import check_upload, limit_upload
-from config.errors import InvalidInput, NotAuthenticated, RateLimited, TokenInvalid
+from config.errors import InvalidInput, NotAuthenticated, NotFound, RateLimited, TokenInvalid
 from config.openapi import error_responses
 from config.origin import Origin
-from config.ratelimit import IPRateThrottle
+from smscodes.budget import CodeBudgetThrottle
 from smscodes.errors import (
     CodeAttemptsExceeded,
     CodeInvalid,
@@ -79,11 +84,22 @@ AUTH_ERRORS = (NotAuthenticated, TokenInvalid, AccountDisabled)
 def _session(
     request: Request, user: User, *, auth_time: float | None = None, status_code: int = status.HTTP_200_OK
 ) -> Response:
+    # Every token pair is a new signed-in device (one INSERT); refreshing keeps it.
+    device = device_sign_in(user=user, kind=Device.Kind.APP, origin=Origin.from_request(request))
     body = {
         "user": UserSerializer(user, context={"request": request}).data,
-        "tokens": tokens_issue(user, auth_time=auth_time),
+        "tokens": tokens_issue(user, device_id=device.pk, auth_time=auth_time),
     }
     return Response(body, status=status_code)
+
+
+def _current_device_id(request: Request) -> str | None:
+    """The signed-in device making this call: the access token's ``sid``, or the browser session's."""
+    token: Any = request.auth
+    if token is not None:
+        device_id = token.get(DEVICE_CLAIM)
+        return str(device_id) if device_id is not None else None
+    return session_device_id(request._request)
 
 
 def _timestamp(when: datetime.datetime | None) -> float:
@@ -99,6 +115,8 @@ class _AnonymousApi(APIView):
 
 
 class RegisterApi(_AnonymousApi):
+    throttle_classes = [CodeBudgetThrottle]  # takes a code: the budget of every code door
+
     @extend_schema(
         operation_id="auth_register",
         tags=["auth"],
@@ -108,7 +126,7 @@ class RegisterApi(_AnonymousApi):
         request=RegisterInputSerializer,
         responses={
             201: SessionSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, PhoneTaken, UsernameTaken),
+            **error_responses(InvalidInput, *CODE_ERRORS, PhoneTaken, UsernameTaken, RateLimited),
         },
     )
     def post(self, request: Request) -> Response:
@@ -145,6 +163,8 @@ class LoginApi(_AnonymousApi):
 
 
 class LoginCodeApi(_AnonymousApi):
+    throttle_classes = [CodeBudgetThrottle]  # takes a code: the budget of every code door
+
     @extend_schema(
         operation_id="auth_login_code",
         tags=["auth"],
@@ -152,7 +172,7 @@ class LoginCodeApi(_AnonymousApi):
         request=LoginCodeInputSerializer,
         responses={
             200: SessionSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, AccountDisabled, PhoneNotRegistered),
+            **error_responses(InvalidInput, *CODE_ERRORS, AccountDisabled, PhoneNotRegistered, RateLimited),
         },
     )
     def post(self, request: Request) -> Response:
@@ -174,7 +194,7 @@ class TokenRefreshApi(_AnonymousApi):
     def post(self, request: Request) -> Response:
         data = TokenRefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(token_refresh(refresh=data.validated_data["refresh"]))
+        return Response(tokens_refresh(refresh=data.validated_data["refresh"], origin=Origin.from_request(request)))
 
 
 class TokenVerifyApi(_AnonymousApi):
@@ -217,6 +237,7 @@ class LogoutApi(APIView):
             refresh=data.validated_data.get("refresh") or None,
             access_jti=token.get("jti") if token is not None else None,
             access_exp=token.get("exp") if token is not None else None,
+            device_id=_current_device_id(request),
             all_devices=data.validated_data["all_devices"],
             origin=Origin.from_request(request),
         )
@@ -226,6 +247,8 @@ class LogoutApi(APIView):
 
 
 class PasswordResetApi(_AnonymousApi):
+    throttle_classes = [CodeBudgetThrottle]  # takes a code: the budget of every code door
+
     @extend_schema(
         operation_id="auth_password_reset",
         tags=["auth"],
@@ -239,6 +262,7 @@ class PasswordResetApi(_AnonymousApi):
                 *CODE_ERRORS,
                 AccountDisabled,
                 PhoneNotRegistered,
+                RateLimited,
                 notes={"validation_error": "weak new_password"},
             ),
         },
@@ -321,6 +345,7 @@ class MeApi(APIView):
 
 class MePhoneApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [CodeBudgetThrottle]  # per client IP, signed in or not
 
     @extend_schema(
         operation_id="me_phone_change",
@@ -332,7 +357,9 @@ class MePhoneApi(APIView):
         request=PhoneChangeInputSerializer,
         responses={
             200: UserSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, PasswordIncorrect, PhoneTaken, AccountLocked, *AUTH_ERRORS),
+            **error_responses(
+                InvalidInput, *CODE_ERRORS, PasswordIncorrect, PhoneTaken, AccountLocked, RateLimited, *AUTH_ERRORS
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -350,11 +377,10 @@ class MePhoneApi(APIView):
 class SmsCodeSendApi(_AnonymousApi):
     """Send a verification code by SMS. The code is never in the response."""
 
-    # Per IP, on top of the SMS limits: those count codes sent, this also
-    # counts answers such as phone_taken that would let a script map which
-    # numbers have accounts.
-    throttle_classes = [IPRateThrottle]
-    throttle_scope = "sms_send"
+    # Per IP, on top of the SMS limits: those count codes sent, this counts
+    # answers such as phone_taken that would let a script map which numbers
+    # have accounts (shared with every door that takes a code).
+    throttle_classes = [CodeBudgetThrottle]
 
     @extend_schema(
         operation_id="sms_code_send",
@@ -439,3 +465,40 @@ class AvatarApi(APIView):
     def delete(self, request: Request) -> Response:
         avatar_remove(user=authenticated_user(request))
         return Response(status=204)
+
+
+# --- Signed-in devices (docs/API.md, "Signed-in devices") ----------------------------------
+
+
+class DevicesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_devices_list",
+        tags=["me"],
+        summary="Signed-in devices",
+        description="Every live sign-in (token pair or browser session), newest first; `current` marks this one.",
+        responses={200: DeviceListSerializer, **error_responses(*AUTH_ERRORS)},
+    )
+    def get(self, request: Request) -> Response:
+        devices = devices_live(user=authenticated_user(request))
+        context = {"request": request, "current": _current_device_id(request)}
+        return Response({"results": DeviceSerializer(devices, many=True, context=context).data})
+
+
+class DeviceApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_device_end",
+        tags=["me"],
+        summary="Sign a device out",
+        description="Its access and refresh tokens are refused at once (401 token_invalid); "
+        "a browser session ends. Another user's device: 404 not_found.",
+        responses={204: None, **error_responses(NotFound, *AUTH_ERRORS)},
+    )
+    def delete(self, request: Request, device_id: str) -> Response:
+        device_end_by_owner(user=authenticated_user(request), device_id=device_id, origin=Origin.from_request(request))
+        if device_id == _current_device_id(request) and request.auth is None:
+            django_logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -16,5 +16,7 @@ urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("me/phone/", api.MePhoneApi.as_view(), name="api-me-phone"),
     path("me/avatar/", api.AvatarApi.as_view(), name="api-me-avatar"),
+    path("me/devices/", api.DevicesApi.as_view(), name="api-me-devices"),
+    path("me/devices/<str:device_id>/", api.DeviceApi.as_view(), name="api-me-device"),
     path("sms/codes/", api.SmsCodeSendApi.as_view(), name="sms-code-send"),
 ]

@@ -1,14 +1,24 @@
 from typing import Any
 
+from django.core.cache import cache
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
+from accounts.device_state import (
+    ENDED,
+    device_seen,
+    seen_is_stale,
+    state_key,
+    state_remember_ended,
+    state_remember_live,
+    user_with_device_seen,
+)
 from accounts.errors import AccountDisabled
 from accounts.models import User
-from accounts.tokens import access_is_denied, token_issued_before_revocation
+from accounts.tokens import DEVICE_CLAIM, access_is_denied, token_issued_before_revocation
 from config.errors import NotAuthenticated
 
 
@@ -23,24 +33,53 @@ class AccountDisabledFailure(AuthenticationFailed):
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
-    """Bearer JWT authentication with real revocation.
+    """Bearer JWT authentication with real revocation, for one query and one cache read.
 
     On top of simplejwt's signature and expiry checks, an access token is
-    refused (401 token_invalid) when its ``jti`` is on the logout deny-list
-    (one cache read) or it was issued before the user's ``tokens_valid_after``
-    (checked on the user row that authentication loads anyway: one query).
-    An inactive user gets 403 account_disabled.
+    refused (401 token_invalid) when its device (``sid``) has ended, or —
+    for a token without a device — its ``jti`` is on the logout deny-list,
+    or it was issued before the user's ``tokens_valid_after``. The device's
+    state is one cache read (``accounts.device_state``); on a miss the user
+    row is loaded together with the device's, in the same single query, and
+    the cache refilled. An inactive user gets 403 account_disabled.
     """
 
     www_authenticate_realm = "api"
 
     def get_user(self, validated_token):
-        if access_is_denied(validated_token.get(api_settings.JTI_CLAIM, "")):
-            raise InvalidToken()
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         if user_id is None:
             raise InvalidToken()
-        user = self.user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+        device_id = validated_token.get(DEVICE_CLAIM)
+        if device_id is None:
+            # Tokens minted without a device (simplejwt's for_user, tokens from before devices).
+            if access_is_denied(validated_token.get(api_settings.JTI_CLAIM, "")):
+                raise InvalidToken()
+            user = self.user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+            return self._checked(user, validated_token)
+        device_id = str(device_id)
+        state = cache.get(state_key(device_id))
+        if state == ENDED:
+            raise InvalidToken()
+        if state is None:
+            user = user_with_device_seen(user_id, device_id)
+            seen = getattr(user, "_device_seen", None)
+            if user is not None and seen is None:
+                state_remember_ended(device_id)
+                raise InvalidToken()
+            user = self._checked(user, validated_token)
+            assert seen is not None  # a live device of this user: _checked let the user through
+            state_remember_live(device_id, seen.timestamp())
+            return user
+        user = self._checked(
+            self.user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first(), validated_token
+        )
+        if seen_is_stale(float(state)) and not device_seen(device_id):
+            raise InvalidToken()
+        return user
+
+    @staticmethod
+    def _checked(user, validated_token):
         if user is None or token_issued_before_revocation(validated_token.payload, user):
             raise InvalidToken()
         if not user.is_active:

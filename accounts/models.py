@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from typing import ClassVar
 
@@ -102,6 +103,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     # everywhere, password reset/change and deactivation set it to now.
     tokens_valid_after = models.DateTimeField(_("tokens valid after"), null=True, blank=True)
 
+    # The latest version of each legal document this person agreed to,
+    # {"terms": 3, "privacy": 5}: a copy of the newest Consent row per kind, so
+    # GET /me/ can list what is still to accept without another query.
+    consents_accepted = models.JSONField(_("documents agreed to"), default=dict, blank=True)
+    # Account deletion (注销): asked for at ``deletion_scheduled_at``, erased by
+    # accounts_purge once ``delete_after`` has passed; ``deleted_at`` marks the
+    # anonymised account that remains (its ledger and consent records stay).
+    deletion_scheduled_at = models.DateTimeField(_("deletion requested at"), null=True, blank=True)
+    delete_after = models.DateTimeField(_("to be deleted after"), null=True, blank=True, db_index=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
@@ -116,13 +128,24 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            # A purged account keeps neither (its number and name are free again).
             models.CheckConstraint(
                 condition=(models.Q(phone__isnull=False) & ~models.Q(phone=""))
-                | (models.Q(username__isnull=False) & ~models.Q(username="")),
+                | (models.Q(username__isnull=False) & ~models.Q(username=""))
+                | models.Q(deleted_at__isnull=False),
                 name="accounts_user_phone_or_username",
             ),
         ]
-        permissions = [("change_user_role", _("Can change a user's role"))]
+        # The specific permissions of accounts.services.staff: each guards one
+        # credential or identity field of another account (change_user alone
+        # covers the profile, unlock and session revocation).
+        permissions = [
+            ("change_user_role", _("Can change a user's role")),
+            ("change_user_password", _("Can set a user's password")),
+            ("change_user_phone", _("Can change a user's phone number")),
+            ("change_user_username", _("Can change a user's username")),
+            ("change_user_active", _("Can activate or deactivate a user")),
+        ]
 
     def __str__(self):
         return self.username or str(self.phone or "") or f"user {self.pk}"
@@ -155,6 +178,16 @@ class SecurityEvent(models.Model):
         SESSIONS_REVOKED = "sessions_revoked", _("All sessions revoked")
         UNLOCKED = "unlocked", _("Login lockout lifted")
         DEACTIVATED = "deactivated", _("Account deactivated")
+        ACTIVATED = "activated", _("Account reactivated")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        ACCESS_CHANGED = "access_changed", _("Staff access changed")
+        DEVICE_ENDED = "device_ended", _("Signed out a device")
+        REFRESH_REUSED = "refresh_reused", _("Refresh token reused: device signed out")
+        CONSENT_GIVEN = "consent_given", _("Agreed to legal documents")
+        DELETION_SCHEDULED = "deletion_scheduled", _("Account deletion requested")
+        DELETION_CANCELLED = "deletion_cancelled", _("Account deletion cancelled")
+        ACCOUNT_PURGED = "account_purged", _("Account erased")
+        DATA_EXPORTED = "data_exported", _("Personal data downloaded")
 
     user = models.ForeignKey(
         User, verbose_name=_("user"), on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
@@ -174,3 +207,105 @@ class SecurityEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.user or self.login} · {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+def device_id_new() -> str:
+    return "d_" + secrets.token_hex(12)
+
+
+class Device(models.Model):
+    """One sign-in: a token family (``app``) or a browser session (``browser``).
+
+    Tokens carry its id (``sid``); refreshing keeps it; logging out, "sign out
+    everywhere", a reused refresh token or a staff member end it
+    (``ended_at``). That column is the revocation record: the cache
+    (``accounts.device_state``) only answers faster.
+    """
+
+    class Kind(models.TextChoices):
+        APP = "app", _("App")
+        BROWSER = "browser", _("Browser")
+
+    id = models.CharField(primary_key=True, max_length=32, default=device_id_new, editable=False)
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="devices")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # The browser session's key, to end it from elsewhere (empty for apps).
+    session_key = models.CharField(_("session key"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("signed in at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+    ended_at = models.DateTimeField(_("signed out at"), null=True, blank=True)
+    end_reason = models.CharField(_("why it ended"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("signed-in device")
+        verbose_name_plural = _("signed-in devices")
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_device_user_time")]
+        permissions = [("end_device", _("Can sign out a user's device"))]
+
+    def __str__(self):
+        return f"{self.name or self.get_kind_display()} · {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+class LegalDocument(models.Model):
+    """One published version of the user agreement or the privacy policy.
+
+    A new version is a new row; old ones stay readable at /legal/<kind>/<version>/.
+    The current version of a kind is its highest published one.
+    """
+
+    class Kind(models.TextChoices):
+        TERMS = "terms", _("User agreement")
+        PRIVACY = "privacy", _("Privacy policy")
+
+    kind = models.CharField(_("document"), max_length=10, choices=Kind.choices)
+    version = models.PositiveIntegerField(_("version"))
+    title_zh_hans = models.CharField(_("title (Chinese)"), max_length=100)
+    title_en = models.CharField(_("title (English)"), max_length=100)
+    text_zh_hans = models.TextField(_("text (Chinese)"))
+    text_en = models.TextField(_("text (English)"))
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("legal document")
+        verbose_name_plural = _("legal documents")
+        ordering = ("kind", "-version")
+        constraints = [models.UniqueConstraint(fields=["kind", "version"], name="accounts_legal_kind_version")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.version}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.version}"
+
+    def title_for(self, language: str | None) -> str:
+        return self.title_zh_hans if (language or "").lower().startswith("zh") else self.title_en
+
+    def text_for(self, language: str | None) -> str:
+        return self.text_zh_hans if (language or "").lower().startswith("zh") else self.text_en
+
+
+class Consent(models.Model):
+    """One acceptance of one document version: append-only proof of consent (kept after a purge)."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="consents")
+    document = models.ForeignKey(LegalDocument, verbose_name=_("document"), on_delete=models.PROTECT)
+    accepted_at = models.DateTimeField(_("accepted at"), default=timezone.now)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ("-accepted_at",)
+
+    def __str__(self):
+        return f"{self.user} · {self.document} · {self.accepted_at:%Y-%m-%d %H:%M:%S}"

@@ -1,6 +1,6 @@
 from django.db.models import Q, QuerySet
 
-from accounts.models import User
+from accounts.models import Device, User
 from config.phones import phone_to_e164
 
 
@@ -19,3 +19,8 @@ def user_get_by_login(login: str) -> User | None:
     e164 = phone_to_e164(login)
     query: QuerySet = User.objects.filter(phone=e164) if e164 else User.objects.filter(username__iexact=login.strip())
     return query.first()
+
+
+def devices_live(*, user: User) -> QuerySet[Device]:
+    """``user``'s signed-in devices that have not ended, newest first."""
+    return Device.objects.filter(user=user, ended_at__isnull=True).order_by("-created_at")

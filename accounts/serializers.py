@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Gender, User
+from accounts.models import Device, Gender, User
 from smscodes.models import Purpose
 
 
@@ -173,3 +173,21 @@ class SmsCodeSendOutputSerializer(serializers.Serializer):
     purpose = serializers.CharField()
     expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
     resend_in = serializers.IntegerField(help_text="Seconds before another code may be requested.")
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    """A signed-in device of docs/API.md; ``current`` compares with the context's ``current`` id."""
+
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = ("id", "kind", "name", "ip", "created_at", "last_seen_at", "current")
+        read_only_fields = fields
+
+    def get_current(self, device: Device) -> bool:
+        return device.pk == self.context.get("current")
+
+
+class DeviceListSerializer(serializers.Serializer):
+    results = DeviceSerializer(many=True)

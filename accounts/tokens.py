@@ -11,7 +11,11 @@ beyond its defaults:
 - logout puts the access token's ``jti`` in a cache deny-list until it expires
   (``access_deny``) and blacklists the refresh token;
 - a refresh token is rotated and the old one blacklisted with two INSERTs whose
-  unique constraints make a concurrent second use of the same token fail.
+  unique constraints make a concurrent second use of the same token fail;
+- tokens carry ``sid``, the signed-in device (``accounts.models.Device``)
+  they belong to: refreshing keeps it, ending it refuses every token of the
+  family at once, and a rotated refresh token used again ends it (reuse
+  detection, OAuth 2.0 Security BCP §4.14).
 
 Refresh tokens are *not* written to simplejwt's OutstandingToken table when
 issued (that would cost a query per login); a row is written when a token is
@@ -35,9 +39,20 @@ from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 from rest_framework_simplejwt.tokens import Token, UntypedToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts.device_state import device_seen, devices_end, state_remember_seen
 from accounts.errors import AccountDisabled, TokenInvalid
+from accounts.models import Device
 
 DENY_PREFIX = "jwt-deny:"
+
+
+class RefreshTokenReused(TokenInvalid):
+    """A rotated refresh token came back (401 token_invalid); its device has been ended."""
+
+    def __init__(self, *, user: object, device_id: object = None) -> None:
+        super().__init__()
+        self.user = user
+        self.device_id = device_id
 
 
 def _precise_iat(token: Token, claim: str, at_time: datetime.datetime | None) -> None:
@@ -65,12 +80,17 @@ def _lifetime_seconds(name: str) -> int:
     return int(settings.SIMPLE_JWT[name].total_seconds())
 
 
-def tokens_issue(user, *, auth_time: float | None = None) -> dict:
-    """The Tokens object of API.md for ``user`` (no database query)."""
+DEVICE_CLAIM = "sid"
+
+
+def tokens_issue(user, *, device_id: str, auth_time: float | None = None) -> dict:
+    """The Tokens object of API.md for ``user`` on the signed-in device ``device_id`` (no query)."""
     refresh = RefreshToken()
     refresh[api_settings.USER_ID_CLAIM] = str(user.pk)
+    refresh[DEVICE_CLAIM] = device_id
     refresh["role"] = user.role
     refresh["auth_time"] = int(auth_time if auth_time is not None else time.time())
+    state_remember_seen(device_id, time.time())
     return _tokens_body(refresh)
 
 
@@ -127,14 +147,17 @@ def _decode_refresh(raw: str) -> RefreshToken:
         raise TokenInvalid() from exc
 
 
-def token_refresh(*, refresh: str) -> dict:
-    """Rotate ``refresh``: new Tokens, the old refresh token blacklisted.
+def token_refresh(*, refresh: str, ip: str = "") -> dict:
+    """Rotate ``refresh``: new Tokens on the same device, the old refresh token blacklisted.
 
-    Refused with TokenInvalid when the token is bad, expired, blacklisted
-    (already used), issued before the user's ``tokens_valid_after``, or its user
-    is gone; AccountDisabled when the user is inactive. The new tokens carry
+    Refused with TokenInvalid when the token is bad, expired, issued before
+    the user's ``tokens_valid_after``, its device has ended, or its user is
+    gone; AccountDisabled when the user is inactive. A token already rotated
+    (blacklisted) is a reuse: someone else holds a copy, so its device ends,
+    and with it the newer tokens it was rotated into. The new tokens carry
     the user's current role and the original ``auth_time``.
-    Costs the user row and two INSERTs.
+    Costs the user row, one UPDATE (the device seen now, from ``ip``) and two
+    INSERTs.
     """
     old = _decode_refresh(refresh)
     user = get_user_model().objects.filter(pk=old.get(api_settings.USER_ID_CLAIM)).first()
@@ -142,10 +165,17 @@ def token_refresh(*, refresh: str) -> dict:
         raise TokenInvalid()
     if not user.is_active:
         raise AccountDisabled()
-    if not _blacklist(old, user=user):
+    device_id = old.get(DEVICE_CLAIM)
+    if device_id is not None and not device_seen(str(device_id), ip=ip or None):
         raise TokenInvalid()
+    if not _blacklist(old, user=user):
+        if device_id is not None:
+            devices_end(Device.objects.filter(pk=device_id, user=user), reason="refresh_reused")
+        raise RefreshTokenReused(user=user, device_id=device_id)
     new = RefreshToken()
     new[api_settings.USER_ID_CLAIM] = str(user.pk)
+    if device_id is not None:
+        new[DEVICE_CLAIM] = device_id
     new["role"] = user.role
     new["auth_time"] = old.get("auth_time", int(old["iat"]))
     return _tokens_body(new)
@@ -190,6 +220,9 @@ def token_verify(*, token: str) -> dict:
     if kind not in ("access", "refresh") or not jti:
         raise TokenInvalid()
     if kind == "access" and access_is_denied(jti):
+        raise TokenInvalid()
+    device_id = payload.get(DEVICE_CLAIM)
+    if device_id is not None and not Device.objects.filter(pk=device_id, ended_at__isnull=True).exists():
         raise TokenInvalid()
     user_id = payload.get(api_settings.USER_ID_CLAIM)
     user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None

@@ -8,6 +8,9 @@ control: without JavaScript its button submits the form with
 what was typed and the countdown.
 """
 
+from typing import Any
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
@@ -38,11 +41,12 @@ from accounts.forms import (
 )
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
 from accounts.services.avatar import avatar_remove, avatar_set
-from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_login
+from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_device_id, session_login
 from accounts.upload import LimitedUploadHandler, check_upload, limit_upload
-from config.errors import InvalidInput, ServiceError
-from config.forms import form_add_service_error
+from config.errors import InvalidInput, RateLimited, ServiceError
+from config.forms import error_message_with_wait, form_add_service_error
 from config.origin import Origin
+from smscodes.budget import code_budget_spend
 from smscodes.errors import SmsCooldown, SmsLimitExceeded
 from smscodes.models import Purpose
 
@@ -104,17 +108,35 @@ def send_code_from_form(request: HttpRequest, *, phone: str, purpose: str) -> tu
     return True, message, sent.resend_in
 
 
-def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
+def _code_form_post(
+    request: HttpRequest, form_class: type[forms.Form], *, purpose: str, **form_kwargs: Any
+) -> tuple[forms.Form, dict[str, Any] | None]:
     """Bind a phone + code form to the POST, or handle its send-code button.
 
     Returns ``(form, send_code)``: ``send_code`` is None for a real submit
     (validate ``form``), or the send-code outcome ``{"ok", "message",
     "resend_in"}`` with an unbound ``form`` that keeps what was typed (so no
     "required" errors for the fields not filled in yet).
+
+    Either way the post draws on the per-IP budget of every door that sends or
+    takes a code (``smscodes.budget``), like the API; once it is spent the
+    form comes back with the error and nothing is sent or checked.
     """
+    try:
+        code_budget_spend(origin=Origin.from_request(request))
+    except RateLimited as exc:
+        refused = error_message_with_wait(exc)
+    else:
+        refused = ""
     if "send_code" not in request.POST:
-        return form_class(request.POST, **form_kwargs), None
-    ok, message, resend_in = send_code_from_form(request, phone=request.POST.get("phone", ""), purpose=purpose)
+        form = form_class(request.POST, **form_kwargs)
+        if refused:
+            form.add_error(None, refused)  # is_valid() is now False: the view shows the form again
+        return form, None
+    if refused:
+        ok, message, resend_in = False, refused, 0
+    else:
+        ok, message, resend_in = send_code_from_form(request, phone=request.POST.get("phone", ""), purpose=purpose)
     kept = {name: value for name, value in request.POST.items() if name not in ("csrfmiddlewaretoken", "send_code")}
     return form_class(initial=kept, **form_kwargs), {"ok": ok, "message": message, "resend_in": resend_in}
 
@@ -193,7 +215,9 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.user_logout(user=authenticated_user(request), origin=Origin.from_request(request))
+        services.user_logout(
+            user=authenticated_user(request), device_id=session_device_id(request), origin=Origin.from_request(request)
+        )
         auth_logout(request)
         messages.success(request, _("You have logged out."))
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))

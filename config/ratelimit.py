@@ -175,15 +175,26 @@ def throttle_rate(scope: str) -> Rate | None:
     return rate_parse(text) if text else None
 
 
+def throttle_scope_key(scope: str) -> str:
+    """The ``ratelimit_hit`` scope of a throttle scope: the API throttle and any other door share it."""
+    return f"throttle:{scope}"
+
+
+def throttle_identity(*, ip: str = "", user_pk: object = None) -> str:
+    """Who a throttle counts: the user when given, else the client IP."""
+    return f"user:{user_pk}" if user_pk is not None else f"ip:{ip}"
+
+
 class ScopedRateThrottle(BaseThrottle):
     """Like DRF's ScopedRateThrottle, but counted atomically with ``ratelimit_hit``.
 
-    A view sets ``throttle_scope``; the rate is
+    A view sets ``throttle_scope`` (or the class fixes ``scope``); the rate is
     ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]``. Authenticated callers
-    are counted per user, anonymous ones per client IP (``Origin``).
+    are counted per user, anonymous ones per client IP (``config.http.client_ip``).
     """
 
     per_ip_only = False
+    scope: str | None = None
 
     def __init__(self) -> None:
         self._wait: int | None = None
@@ -191,15 +202,15 @@ class ScopedRateThrottle(BaseThrottle):
     def identity(self, request: Any) -> str:
         user = getattr(request, "user", None)
         if not self.per_ip_only and user is not None and user.is_authenticated:
-            return f"user:{user.pk}"
-        return f"ip:{client_ip(getattr(request, '_request', request))}"
+            return throttle_identity(user_pk=user.pk)
+        return throttle_identity(ip=client_ip(getattr(request, "_request", request)))
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        scope = getattr(view, "throttle_scope", None)
+        scope = self.scope or getattr(view, "throttle_scope", None)
         rate = throttle_rate(scope) if scope else None
-        if rate is None:
+        if scope is None or rate is None:
             return True
-        result = ratelimit_hit(scope=f"throttle:{scope}", key=self.identity(request), rate=rate)
+        result = ratelimit_hit(scope=throttle_scope_key(scope), key=self.identity(request), rate=rate)
         self._wait = result.retry_after
         return result.allowed
 

@@ -13,6 +13,11 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
+from config import logs, sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,12 +70,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "rest_framework_api_key",  # wallet's client-application keys subclass its AbstractAPIKey
     "accounts",
     "smscodes",
     "wallet",
 ]
 
 MIDDLEWARE = [
+    # Operability, outermost: request id and log line, request metrics, 503 on outages.
+    "config.logs.RequestLogMiddleware",
+    "config.metrics.MetricsMiddleware",
+    "config.faults.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiMiddleware",
@@ -132,6 +142,14 @@ if REDIS_URL:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                # Counts and times every round trip (config.metrics).
+                "REDIS_CLIENT_CLASS": "config.metrics.InstrumentedRedis",
+                # A pooled connection that died with a Redis restart is retried
+                # once on a fresh one, so recovery costs no error; a timeout is
+                # not retried, so a hung Redis costs SOCKET_TIMEOUT, not twice it.
+                "CONNECTION_POOL_KWARGS": {
+                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                },
             },
         }
     }
@@ -148,6 +166,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth and passwords -------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The only backend: every password check obeys the lockout and the per-IP limit.
+AUTHENTICATION_BACKENDS = ["accounts.backends.AccountBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -207,6 +227,7 @@ WALLET_NOTIFICATION_TOLERANCE = env.int("WALLET_NOTIFICATION_TOLERANCE", default
 WALLET_TOP_UP_PRESETS = env.list("WALLET_TOP_UP_PRESETS", default=["10", "50", "100", "200", "500"])
 WALLET_PUBLIC_URL = env.str("WALLET_PUBLIC_URL", default="")
 WALLET_CHANNEL_TIMEOUT = env.int("WALLET_CHANNEL_TIMEOUT", default=10)  # Alipay / WeChat Pay calls, seconds
+WALLET_CLIENT_RATE = env.str("WALLET_CLIENT_RATE", default="6000/m")
 
 # --- SMS codes ----------------------------------------------------------------------
 # Short names select a bundled backend; a dotted path selects any other.
@@ -216,6 +237,11 @@ SMS_ALLOWED_REGIONS = env.list("SMS_ALLOWED_REGIONS", default=["CN"])
 SMS_CODE_LENGTH = env.int("SMS_CODE_LENGTH", default=6)
 SMS_CODE_TTL = env.int("SMS_CODE_TTL", default=600)
 SMS_CODE_MAX_ATTEMPTS = env.int("SMS_CODE_MAX_ATTEMPTS", default=5)
+# Wrong guesses per client IP and number, and per number over every client
+# (smscodes.limits.guess_limits): a stranger cannot lock the owner out, and
+# the guesses against one number stay bounded.
+SMS_CODE_CLIENT_FAILURES = env.str("SMS_CODE_CLIENT_FAILURES", default="10/d")
+SMS_CODE_NUMBER_FAILURES = env.str("SMS_CODE_NUMBER_FAILURES", default="20/d")
 SMS_RESEND_INTERVAL = env.int("SMS_RESEND_INTERVAL", default=60)
 SMS_PHONE_HOURLY_LIMIT = env.int("SMS_PHONE_HOURLY_LIMIT", default=5)
 SMS_PHONE_DAILY_LIMIT = env.int("SMS_PHONE_DAILY_LIMIT", default=10)
@@ -367,6 +393,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Probes and the metrics scraper talk plain HTTP to the app port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Large bodies are refused before they are read into memory (avatars stream
 # to a temporary file past this size, see AVATAR_MAX_BYTES).
@@ -374,14 +402,24 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Logging ------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # 4xx responses are answered with an error body; no need to log each.
-        "django.request": {"level": "ERROR"},
-    },
-}
+# Structured (config.logs): one JSON object a line in production, readable
+# key=value lines in development and tests. Phone numbers masked, secrets dropped.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG or TESTING else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'console'.")
+LOGGING = logs.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)
+
+# --- Metrics and error reports ---------------------------------------------------------------
+# /metrics answers these addresses or networks (after TRUSTED_PROXY_COUNT), or
+# a request with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry.sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=""),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -19,6 +19,7 @@ from config.errors import InvalidInput, RateLimited
 from config.openapi import error_responses
 from config.origin import Origin
 from config.ratelimit import ScopedRateThrottle
+from smscodes.budget import CodeBudgetThrottle
 from smscodes.errors import CodeAttemptsExceeded, CodeInvalid, InvalidPhone, PhoneRegionNotAllowed
 from smscodes.models import Purpose
 from smscodes.services import code_normalize, sms_code_verify
@@ -52,8 +53,10 @@ class SmsCodeVerifyApi(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "sms_verify"  # attempts are limited per code; this limits guessing across numbers
+    # Attempts are limited per code and client; these limit guessing across numbers: the
+    # verify endpoint's own rate (THROTTLE_SMS_VERIFY) and the budget of every code door.
+    throttle_classes = [ScopedRateThrottle, CodeBudgetThrottle]
+    throttle_scope = "sms_verify"
 
     InputSerializer = SmsCodeVerifyInputSerializer
     OutputSerializer = SmsCodeVerifyOutputSerializer

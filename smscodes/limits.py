@@ -10,7 +10,7 @@ appear in keys only as a keyed hash.
 
 from config.ratelimit import Rate, key_hash, window_of
 from smscodes import conf
-from smscodes.store import Counter
+from smscodes.store import Counter, GuessLimits
 
 
 def key_id(value: str) -> str:
@@ -45,3 +45,26 @@ def send_counters(*, phone: str, client_ip: str, now: float) -> list[Counter]:
         counters += [_counter(f"ip:{key_id(client_ip)}", rate=rate, now=now) for rate in limits.ip]
     counters += [_counter("all", rate=rate, now=now) for rate in limits.total]
     return [c for c in counters if c.limit > 0]
+
+
+def guess_limits(*, purpose: str, phone: str, client_ip: str, now: float) -> GuessLimits:
+    """Where a wrong guess at the code of ``phone`` from ``client_ip`` is counted (see ``GuessLimits``).
+
+    Per client: ``SMS_CODE_MAX_ATTEMPTS`` for the live code (and its successors
+    within the code's lifetime), ``SMS_CODE_CLIENT_FAILURES`` per number a day.
+    Per number over every client: ``SMS_CODE_NUMBER_FAILURES`` a day (every purpose).
+    """
+    phone_id, client_id = key_id(phone), key_id(client_ip or "-")
+    client_rate, number_rate = conf.client_failure_rate(), conf.number_failure_rate()
+    client_day, _ = window_of(client_rate, now)
+    number_day, _ = window_of(number_rate, now)
+    return GuessLimits(
+        client_key=f"sms:guess:{purpose}:{phone_id}:{client_id}",
+        client_max=conf.max_attempts(),
+        window=conf.code_ttl(),
+        client_day_key=f"sms:guess-day:{client_rate.period}:{client_day}:{phone_id}:{client_id}",
+        client_day_max=client_rate.limit,
+        number_day_key=f"sms:guess-day:{number_rate.period}:{number_day}:{phone_id}",
+        number_day_max=number_rate.limit,
+        day_ttl=max(client_rate.period, number_rate.period) + 60,
+    )

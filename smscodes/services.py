@@ -20,11 +20,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.core import signing
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from config import metrics
 from config.errors import InvalidInput
 from config.origin import Origin
 from smscodes import conf, limits
@@ -172,6 +173,8 @@ def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
     )
     if not reservation.ok:
         retry_after = max(1, math.ceil(reservation.until - now))
+        backend_name = backend.name if backend is not None else "test"
+        metrics.sms_sent(backend=backend_name, purpose=purpose, outcome=reservation.blocked_by or "limited")
         if reservation.blocked_by == "cooldown":
             raise SmsCooldown(retry_after=retry_after)
         raise SmsLimitExceeded(retry_after=retry_after)
@@ -197,6 +200,7 @@ def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
     if test_code:
         delivery.store_code()
         delivery.log(backend="test", status=SmsStatus.TEST)
+        metrics.sms_sent(backend="test", purpose=purpose, outcome="test")
     elif _in_callers_transaction():
         transaction.on_commit(delivery.run_quietly)
     else:
@@ -206,7 +210,13 @@ def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
 
 @dataclass
 class _Delivery:
-    """Hands one code to the backend, then stores it, logs the attempt, or gives the quota back."""
+    """Stores one code, hands it to the backend, then logs the attempt or gives the quota back.
+
+    The code is stored *before* the provider is called: if the cache fails,
+    nothing has been sent (a 503, no SMS paid for a code nobody can use). If
+    the provider then fails, the stored code was never delivered and is
+    harmless; it replaces the previous one, as any new code does.
+    """
 
     backend: BaseSmsBackend | None
     outgoing: SmsOutgoing
@@ -219,6 +229,7 @@ class _Delivery:
     def run(self) -> None:
         backend = self.backend
         assert backend is not None
+        self.store_code()
         try:
             provider_id = backend.send(self.outgoing)
         except SmsBackendError as exc:
@@ -234,6 +245,7 @@ class _Delivery:
                 cooldown_key=self.cooldown_key, cooldown_until=self.cooldown_until, counters=self.counters
             )
             self.log(backend=backend.name, status=SmsStatus.FAILED, error=reason)
+            metrics.sms_sent(backend=backend.name, purpose=self.outgoing.purpose, outcome="failed")
             raise SmsSendFailed() from None
         except Exception as exc:  # misconfiguration or a bug: give the quota back, then fail loudly
             get_store().release(
@@ -242,9 +254,21 @@ class _Delivery:
             self.log(
                 backend=backend.name, status=SmsStatus.FAILED, error=_scrub(type(exc).__name__, self.outgoing.code)
             )
+            metrics.sms_sent(backend=backend.name, purpose=self.outgoing.purpose, outcome="failed")
             raise
-        self.store_code()
-        self.log(backend=backend.name, status=SmsStatus.SENT, provider_message_id=str(provider_id or "")[:100])
+        metrics.sms_sent(backend=backend.name, purpose=self.outgoing.purpose, outcome="sent")
+        try:
+            self.log(backend=backend.name, status=SmsStatus.SENT, provider_message_id=str(provider_id or "")[:100])
+        except (OperationalError, InterfaceError):
+            # The code is stored and on its way: answering 503 now would make
+            # the person ask for (and us pay for) another one. The send log
+            # misses a row; say so loudly instead.
+            logger.error(
+                "SMS %s to %s sent via %s but its log row could not be written (database unavailable)",
+                self.outgoing.purpose,
+                _masked(self.outgoing.phone),
+                backend.name,
+            )
 
     def run_quietly(self) -> None:
         # Logged in run(); the caller's response has already been decided.
@@ -280,13 +304,15 @@ def _masked(phone: str) -> str:
 
 def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin) -> None:
     code = _code_clean(code, phone=phone)
+    now = time.time()
     result = get_store().check_code(
         key=limits.code_key(purpose=purpose, phone=phone),
         digest=code_digest(purpose=purpose, phone=phone, code=code),
-        now=time.time(),
+        now=now,
         ttl=conf.code_ttl(),
-        max_attempts=conf.max_attempts(),
+        limits=limits.guess_limits(purpose=purpose, phone=phone, client_ip=origin.ip, now=now),
     )
+    metrics.sms_code_checked(purpose=purpose, outcome={"ok": "verified"}.get(result, result))
     if result == "exceeded":
         raise CodeAttemptsExceeded()
     if result != "ok":
@@ -296,12 +322,27 @@ def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin) -> Non
 def sms_code_verify(*, phone: str, purpose: str, code: str, origin: Origin) -> Verification:
     """Check and consume the code sent to ``phone`` for ``purpose``; return a verification token.
 
-    A wrong code counts a failed attempt (``CodeInvalid``); once
-    ``SMS_CODE_MAX_ATTEMPTS`` have failed the code is burned
-    (``CodeAttemptsExceeded``, even for the right code). Success deletes the
-    code atomically, so only one of several concurrent callers succeeds. The
-    token proves the verification for ``VERIFICATION_TOKEN_TTL`` seconds and
-    works once (see ``verification_consume``). No SQL; at most 2 cache round trips.
+    A wrong code counts a failed attempt (``CodeInvalid``) for the calling
+    client (``origin.ip``), not for the code as a whole, so a stranger's
+    guesses never burn the owner's code:
+
+    - per client and code: after ``SMS_CODE_MAX_ATTEMPTS`` (5) failures this
+      client is refused (``CodeAttemptsExceeded``, even for the right code),
+      also for the codes sent within ``SMS_CODE_TTL`` of its first failure;
+    - per client and number: ``SMS_CODE_CLIENT_FAILURES`` (10 a UTC day);
+    - per number over every client: ``SMS_CODE_NUMBER_FAILURES`` (20 a UTC
+      day), after which nobody may guess until the day ends.
+
+    One client on one network can therefore make at most 10 wrong guesses a
+    day and never reaches the number's ceiling of 20 alone. The guesses
+    against a number are at most 20 wrong ones a day (plus one right one), so
+    the chance that guessing finds a 6-digit code within a day is at most
+    20 / 10**6 = 0.002 % (1 in 50,000); over a year at most 0.73 %.
+
+    Success deletes the code atomically, so only one of several concurrent
+    callers succeeds. The token proves the verification for
+    ``VERIFICATION_TOKEN_TTL`` seconds and works once (see
+    ``verification_consume``). No SQL; 1 cache round trip with Redis (one script).
     """
     phone = sms_phone_validate(phone)
     purpose = sms_purpose_validate(purpose)

@@ -1,16 +1,19 @@
 """The live state of SMS codes in the shared cache, changed only by atomic operations.
 
-Three kinds of entries, all keyed per (purpose, phone) or per limit window:
+Four kinds of entries, all keyed per (purpose, phone), per client or per limit window:
 
-- a **code record** ``{h: HMAC of the code, a: failed attempts, t: sent at, w: start of
-  the failure window}`` — never the code itself;
+- a **code record** ``{h: HMAC of the code, t: sent at}`` — never the code itself;
 - a **cooldown** holding the moment the next code may be sent;
-- **counters**, one per limit and clock-aligned window (the window index is in the key).
+- **counters**, one per limit and clock-aligned window (the window index is in the key);
+- **wrong-guess counters** (``GuessLimits``): per client for the live code
+  ``{n: failures, w: start of the failure window}``, carried over to the next
+  code while the window is open; per client and number per day; per number per
+  day over every client.
 
 With Redis every operation is one Lua script (one round trip, atomic on the server).
 Any other cache gets the same semantics from a process lock around get/set calls,
 which is atomic for the local-memory cache (it lives in one process); a
-multi-process deployment needs Redis (DESIGN.md), as every limit does.
+multi-process deployment needs Redis (docs/ARCHITECTURE.md), as every limit does.
 
 Validity is decided from the timestamps stored in the entries against the
 caller's clock, not from the cache's own expiry (which is only garbage
@@ -50,6 +53,28 @@ class Reservation:
 CheckResult = Literal["ok", "invalid", "exceeded"]
 
 
+@dataclass(frozen=True)
+class GuessLimits:
+    """Where wrong guesses are counted, and how many each counter allows (0: no limit).
+
+    ``client_key``: this client's failures against this number and purpose, in a
+    window of ``window`` seconds from its first failure (the code's lifetime), so
+    a new code does not reset them; at most ``client_max``.
+    ``client_day_key`` / ``number_day_key``: failures per client and number, and
+    per number over every client, in the current day (the day is in the key); at
+    most ``client_day_max`` / ``number_day_max``. ``day_ttl``: their expiry.
+    """
+
+    client_key: str
+    client_max: int
+    window: int
+    client_day_key: str
+    client_day_max: int
+    number_day_key: str
+    number_day_max: int
+    day_ttl: int
+
+
 def is_redis() -> bool:
     return isinstance(caches["default"], RedisCache)  # ``cache`` itself is a proxy
 
@@ -86,43 +111,52 @@ end
 return 0
 """
 
-# KEYS[1] code record. ARGV: digest, now, ttl, expire. A new code keeps the failed
-# attempts of the previous one while the failure window is open (NIST SP 800-63B).
+# KEYS[1] code record. ARGV: digest, now, expire. The wrong guesses made against the
+# previous code stay with each client (GuessLimits), not with the record.
 _PUT = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 't', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 0
+"""
+
+# One guess, atomically: refused while any of its counters is full, consumed when
+# right (exactly one concurrent caller wins the DEL), counted everywhere when
+# wrong. Comparing the HMAC digests here rather than in Python keeps it one
+# round trip; the compared values are keyed HMACs of the guesses, so their
+# comparison time tells an attacker nothing about the code.
+# KEYS: code record, client window {n, w}, client-day counter, number-day counter.
+# ARGV: digest, now, ttl, client_max, client_day_max, number_day_max, day_ttl.
+_GUESS = """
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
-local old = redis.call('HMGET', KEYS[1], 'a', 'w')
-local a = 0
-local w = ARGV[2]
-if old[2] and (now - tonumber(old[2])) < ttl then
-  a = tonumber(old[1]) or 0
-  w = old[2]
-end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'h', ARGV[1], 'a', a, 't', ARGV[2], 'w', w)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return a
-"""
-
-# Counts an attempt *before* the comparison, so concurrent guesses cannot all
-# slip in under the limit. ARGV: now, ttl, max_attempts. Returns
-# {} (no live code), {'x'} (burned) or {digest, attempts including this one}.
-_ATTEMPT = """
-local r = redis.call('HMGET', KEYS[1], 'h', 'a', 't')
-if not r[1] then return {} end
-if (tonumber(ARGV[1]) - tonumber(r[3])) >= tonumber(ARGV[2]) then return {} end
-if tonumber(r[2]) >= tonumber(ARGV[3]) then return {'x'} end
-local a = redis.call('HINCRBY', KEYS[1], 'a', 1)
-return {r[1], a}
-"""
-
-# Deletes the record if it still holds this digest: exactly one caller wins.
-_CONSUME = """
-if redis.call('HGET', KEYS[1], 'h') == ARGV[1] then
+local r = redis.call('HMGET', KEYS[1], 'h', 't')
+if not r[1] or (now - tonumber(r[2])) >= ttl then return 'invalid' end
+local number_max = tonumber(ARGV[6])
+if number_max > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= number_max then return 'exceeded' end
+local client_day_max = tonumber(ARGV[5])
+if client_day_max > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= client_day_max then return 'exceeded' end
+local cw = redis.call('HMGET', KEYS[2], 'n', 'w')
+local open = cw[2] and (now - tonumber(cw[2])) < ttl
+local n = 0
+if open then n = tonumber(cw[1]) or 0 end
+if n >= tonumber(ARGV[4]) then return 'exceeded' end
+if r[1] == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  return 1
+  return 'ok'
 end
-return 0
+if open then
+  redis.call('HINCRBY', KEYS[2], 'n', 1)
+else
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'n', 1, 'w', ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ttl + 5)
+end
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[7])
+redis.call('INCR', KEYS[4])
+redis.call('EXPIRE', KEYS[4], ARGV[7])
+return 'invalid'
 """
 
 
@@ -156,22 +190,14 @@ class RedisStore:
         self.client.eval(_RELEASE, len(keys), *keys, _fmt(cooldown_until))
 
     def put_code(self, *, key: str, digest: str, now: float, ttl: int) -> None:
-        self.client.eval(_PUT, 1, self._key(key), digest, _fmt(now), ttl, ttl + SLACK)
+        self.client.eval(_PUT, 1, self._key(key), digest, _fmt(now), ttl + SLACK)
 
-    def check_code(self, *, key: str, digest: str, now: float, ttl: int, max_attempts: int) -> CheckResult:
-        raw_key = self._key(key)
-        result = self.client.eval(_ATTEMPT, 1, raw_key, _fmt(now), ttl, max_attempts)
-        if not result:
-            return "invalid"
-        if len(result) == 1:
-            return "exceeded"
-        stored, attempts = result[0], int(result[1])
-        stored = stored.decode() if isinstance(stored, bytes) else stored
-        if attempts > max_attempts:  # lost a race with other guesses
-            return "exceeded"
-        if not hmac.compare_digest(stored, digest):
-            return "invalid"
-        return "ok" if self.client.eval(_CONSUME, 1, raw_key, digest) else "invalid"
+    def check_code(self, *, key: str, digest: str, now: float, ttl: int, limits: GuessLimits) -> CheckResult:
+        keys = [self._key(k) for k in (key, limits.client_key, limits.client_day_key, limits.number_day_key)]
+        args = [digest, _fmt(now), ttl, limits.client_max, limits.client_day_max, limits.number_day_max]
+        result = self.client.eval(_GUESS, len(keys), *keys, *args, limits.day_ttl)
+        text = result.decode() if isinstance(result, bytes) else str(result)
+        return "ok" if text == "ok" else "exceeded" if text == "exceeded" else "invalid"
 
     def use_once(self, *, key: str, ttl: int) -> bool:
         return bool(cache.add(key, 1, timeout=ttl))
@@ -210,24 +236,35 @@ class LockedStore:
 
     def put_code(self, *, key: str, digest: str, now: float, ttl: int) -> None:
         with _lock:
-            old = cache.get(key)
-            attempts, window = 0, now
-            if old and now - old["w"] < ttl:
-                attempts, window = old["a"], old["w"]
-            cache.set(key, {"h": digest, "a": attempts, "t": now, "w": window}, timeout=ttl + SLACK)
+            cache.set(key, {"h": digest, "t": now}, timeout=ttl + SLACK)
 
-    def check_code(self, *, key: str, digest: str, now: float, ttl: int, max_attempts: int) -> CheckResult:
+    def check_code(self, *, key: str, digest: str, now: float, ttl: int, limits: GuessLimits) -> CheckResult:
         with _lock:
             record = cache.get(key)
             if not record or now - record["t"] >= ttl:
                 return "invalid"
-            if record["a"] >= max_attempts:
+            counts = cache.get_many([limits.client_key, limits.client_day_key, limits.number_day_key])
+            if 0 < limits.number_day_max <= counts.get(limits.number_day_key, 0):
+                return "exceeded"
+            if 0 < limits.client_day_max <= counts.get(limits.client_day_key, 0):
+                return "exceeded"
+            window: dict[str, float] = counts.get(limits.client_key) or {}
+            open_window = bool(window) and now - window["w"] < ttl
+            failures = int(window["n"]) if open_window else 0
+            if failures >= limits.client_max:
                 return "exceeded"
             if hmac.compare_digest(record["h"], digest):
                 cache.delete(key)
                 return "ok"
-            record["a"] += 1
-            cache.set(key, record, timeout=max(1, int(record["t"] + ttl + SLACK - now)))
+            # One write for the three (the window's own start time, not its expiry, closes it).
+            cache.set_many(
+                {
+                    limits.client_key: {"n": failures + 1, "w": window["w"] if open_window else now},
+                    limits.client_day_key: counts.get(limits.client_day_key, 0) + 1,
+                    limits.number_day_key: counts.get(limits.number_day_key, 0) + 1,
+                },
+                timeout=max(limits.day_ttl, ttl + SLACK),
+            )
             return "invalid"
 
     def use_once(self, *, key: str, ttl: int) -> bool:

@@ -447,3 +447,7 @@ class ReconciliationMismatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("run",)
     fields = list_display
     readonly_fields = fields
+
+
+# Client applications, their keys, charges and refunds: their own module.
+from wallet import admin_clients  # noqa: E402, F401

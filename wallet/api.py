@@ -13,13 +13,12 @@ from wallet.channels import channel_get
 from wallet.selectors import top_ups_of, wallet_lines
 from wallet.serializers import (
     LedgerResultSerializer,
-    PaymentInputSerializer,
     TopUpInputSerializer,
     TopUpSerializer,
     TransactionSerializer,
     WalletSerializer,
 )
-from wallet.services import LedgerResult, notification_receive, top_up_create, top_up_get, wallet_get, wallet_pay
+from wallet.services import LedgerResult, notification_receive, top_up_create, top_up_get, wallet_get
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -134,27 +133,6 @@ class NotifyView(APIView):
                 raise  # the sandbox's protocol is API.md's error bodies
             answer = adapter.notification_answer(ok=False)
         return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
-
-
-class PaymentView(APIView):
-    @extend_schema(
-        operation_id="wallet_pay",
-        request=PaymentInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={201: LedgerResultSerializer, **ERRORS},
-        tags=["wallet"],
-    )
-    def post(self, request):
-        data = PaymentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = wallet_pay(
-            user=request.user,
-            amount=data.validated_data["amount"],
-            description=data.validated_data["description"],
-            idempotency_key=request.headers.get("Idempotency-Key"),
-            origin=Origin.from_request(request),
-        )
-        return _ledger_response(result)
 
 
 class NewestFirst(CursorPagination):

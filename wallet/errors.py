@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import InvalidInput, ServiceError
 
 __all__ = [
+    "ApiKeyInvalid",
     "ChannelFailed",
     "ChannelUnavailable",
     "IdempotencyInProgress",
@@ -12,6 +13,7 @@ __all__ = [
     "NotFound",
     "NotificationMismatch",
     "NotificationSignatureInvalid",
+    "RefundExceedsCharge",
     "RefundNotAllowed",
     "WalletPermissionDenied",
 ]
@@ -79,3 +81,17 @@ class RefundNotAllowed(ServiceError):
     status = 400
     code = "validation_error"
     default_message = _("This top-up cannot be refunded by that amount.")
+
+
+class RefundExceedsCharge(ServiceError):
+    status = 409
+    code = "refund_exceeds_charge"
+    default_message = _("The refunds would add up to more than the charge.")
+
+
+class ApiKeyInvalid(ServiceError):
+    """Missing, unknown, revoked or expired client-application key, or the application is switched off."""
+
+    status = 401
+    code = "api_key_invalid"
+    default_message = _("A valid client-application API key is required.")

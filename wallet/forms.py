@@ -64,11 +64,6 @@ class TopUpForm(_IdempotentForm):
         return cleaned
 
 
-class PaymentForm(_IdempotentForm):
-    amount = AmountField(label=_("Amount"))
-    description = forms.CharField(label=_("Description"), max_length=200, required=False)
-
-
 class AdjustBalanceForm(forms.Form):
     amount = AmountField(
         label=_("Amount"), signed=True, help_text=_("Positive to credit, negative to debit, e.g. -12.50.")

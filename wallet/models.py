@@ -590,3 +590,9 @@ class ReconciliationMismatch(models.Model):
         ours = f"{self.our_amount} {self.our_status}".strip() if self.our_amount is not None else "—"
         theirs = f"{self.their_amount} {self.their_status}".strip() if self.their_amount is not None else "—"
         return f"{self.kind}: {what} (ours: {ours}; channel: {theirs})"
+
+
+# Client applications, charges and refunds live in their own modules; importing them here
+# makes them wallet models.
+from wallet.models_charges import Charge, ChargeRefund, ChargeStatus, charge_status  # noqa: E402, F401
+from wallet.models_clients import ClientApplication, ClientApplicationKey, Scope  # noqa: E402, F401

@@ -101,8 +101,3 @@ class TopUpInputSerializer(serializers.Serializer):
     amount = AmountField()
     channel = serializers.CharField(max_length=20)
     method = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-
-
-class PaymentInputSerializer(serializers.Serializer):
-    amount = AmountField()
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -1,8 +1,8 @@
-"""Every change to a wallet: paid top-ups, notifications, staff refunds and adjustments, payments.
+"""Every change to a wallet: paid top-ups, notifications, staff refunds and adjustments.
 
 Money enters a wallet only in :func:`_top_up_credit` (a verified channel
 confirmation: a notification or an active query) and :func:`wallet_adjust`
-(staff); it leaves by :func:`wallet_pay` (until charges replace it) and
+(staff); it leaves by a client application's charge (``wallet.charges``) and
 :func:`top_up_refund` (back to the channel). Each locks its rows through
 ``wallet.lock_objects`` and writes one journal entry through
 ``wallet.ledger.ledger_post``.
@@ -53,7 +53,6 @@ from wallet.errors import (
     ChannelUnavailable,
     IdempotencyInProgress,
     IdempotencyKeyReused,
-    InsufficientFunds,
     InvalidInput,
     NotFound,
     NotificationMismatch,
@@ -89,8 +88,6 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
 #: the wallet page and the API ask a channel about a pending top-up at most this often
 ACTIVE_QUERY_INTERVAL = timedelta(seconds=3)
-#: the revenue account behind the old user payments (until the charges issue removes them)
-PAYMENTS_REVENUE = "payments"
 
 
 # --- Reading a wallet --------------------------------------------------------------------
@@ -193,7 +190,7 @@ def _record_store(
         raise _KeyStoredMeanwhile() from exc
 
 
-# --- Ledger results (payments and adjustments) -------------------------------------------
+# --- Ledger results (adjustments) -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -212,85 +209,27 @@ class LedgerResult:
         return self.line.balance_after  # type: ignore[return-value]
 
 
-def _wallet_line(entry: JournalEntry) -> LedgerLine:
-    return entry.lines.select_related("entry", "account").get(account__kind=AccountKind.WALLET)
+@transaction.atomic
+def _ledger_change(*, user: Person, kind: str, amount: Decimal, counter: LedgerAccount, **entry: Any) -> LedgerResult:
+    """Lock the wallet, check the balance rules, post ``amount`` against ``counter``; atomically.
 
-
-def _ledger_change(
-    *, user: Person, kind: str, amount: Decimal, counter: LedgerAccount, idempotency_key: str = "", **entry: Any
-) -> LedgerResult:
-    """Lock the wallet, replay or post ``amount`` against ``counter``, store the key; atomically.
-
-    Owns its transaction so that a lost idempotency race is rolled back and
-    answered with the winner's entry.
+    (Money leaving for a purchase is a client application's charge: ``wallet.charges``.)
     """
-    fingerprint = _fingerprint(
-        kind=kind, amount=amount, **{k: v for k, v in entry.items() if k not in ("actor", "origin")}
-    )
-    try:
-        with transaction.atomic():
-            wallet = lock_objects.wallet_account_lock(user=user)
-            if idempotency_key:
-                record = _record_lookup(user=user, key=idempotency_key, fingerprint=fingerprint)
-                if record is not None:
-                    if record.entry_id is None:
-                        raise IdempotencyKeyReused()
-                    return LedgerResult(line=_wallet_line(record.entry), replayed=True)  # type: ignore[arg-type]  # entry_id checked
-            new_balance = wallet.balance + amount
-            if new_balance < 0:
-                if kind == EntryKind.PAYMENT:
-                    raise InsufficientFunds()
-                raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
-            if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
-                raise InvalidInput(
-                    fields={
-                        "amount": [
-                            _("The balance cannot exceed %(max)s %(currency)s.")
-                            % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency}
-                        ]
-                    }
-                )
-            posted = ledger_post(kind=kind, lines=[(wallet, amount), (counter, -amount)], **entry)
-            if idempotency_key:
-                _record_store(user=user, key=idempotency_key, fingerprint=fingerprint, entry=posted)
-            return LedgerResult(line=posted.line_for(wallet))
-    except _KeyStoredMeanwhile:
-        record = _record_lookup(user=user, key=idempotency_key, fingerprint=fingerprint)
-        if record is None or record.entry_id is None:
-            raise IdempotencyInProgress() from None
-        return LedgerResult(line=_wallet_line(record.entry), replayed=True)  # type: ignore[arg-type]  # entry_id checked
-
-
-def wallet_pay(
-    *,
-    user: Person,
-    amount: Decimal,
-    description: str = "",
-    idempotency_key: str | None = None,
-    origin: Origin | None = None,
-) -> LedgerResult:
-    """Debit ``amount`` from ``user``'s wallet to the payments revenue account, atomically.
-
-    Kept until the charges issue replaces it. Raises InsufficientFunds when
-    the balance is smaller than ``amount``, InvalidInput, IdempotencyKeyReused,
-    IdempotencyInProgress.
-    """
-    amount = _check_amount(amount, maximum=wallet_settings.MAX_BALANCE)
-    key = _check_key(idempotency_key)
-    description = (description or "").strip()
-    if len(description) > 200:
-        raise InvalidInput(fields={"description": [_("At most 200 characters.")]})
-    revenue = account_system(AccountKind.REVENUE, name=PAYMENTS_REVENUE)
-    return _ledger_change(
-        user=user,
-        kind=EntryKind.PAYMENT,
-        amount=-amount,
-        counter=revenue,
-        idempotency_key=key,
-        reference="",
-        description=description,
-        origin=_origin_record(origin),
-    )
+    wallet = lock_objects.wallet_account_lock(user=user)
+    new_balance = wallet.balance + amount
+    if new_balance < 0:
+        raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
+    if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
+        raise InvalidInput(
+            fields={
+                "amount": [
+                    _("The balance cannot exceed %(max)s %(currency)s.")
+                    % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency}
+                ]
+            }
+        )
+    posted = ledger_post(kind=kind, lines=[(wallet, amount), (counter, -amount)], **entry)
+    return LedgerResult(line=posted.line_for(wallet))
 
 
 def wallet_adjust(*, actor: Person, user: Person, amount: Decimal, reason: str) -> LedgerResult:
@@ -866,5 +805,4 @@ __all__ = [
     "top_ups_sync",
     "wallet_adjust",
     "wallet_get",
-    "wallet_pay",
 ]

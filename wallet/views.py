@@ -12,11 +12,13 @@ from config.errors import ServiceError
 from config.origin import Origin
 from wallet.channels import channel_get, channels_enabled
 from wallet.channels.sandbox import sandbox_checkout, sandbox_sign, sandbox_trade_for_token
+from wallet.charges import charges_by_id
 from wallet.conf import wallet_settings
 from wallet.errors import ChannelUnavailable
-from wallet.forms import PaymentForm, TopUpForm, new_idempotency_key
+from wallet.forms import TopUpForm, new_idempotency_key
+from wallet.models import EntryKind
 from wallet.selectors import top_ups_of, wallet_lines
-from wallet.services import notification_receive, top_up_create, top_up_get, wallet_get, wallet_pay
+from wallet.services import notification_receive, top_up_create, top_up_get, wallet_get
 
 HISTORY_PAGE_SIZE = 10
 TOP_UPS_SHOWN = 5
@@ -41,14 +43,22 @@ def _top_up_form(data=None) -> TopUpForm:
     )
 
 
-def _page(request, *, top_up_form=None, payment_form=None, status=200):
+def _page(request, *, top_up_form=None, status=200):
     history = Paginator(wallet_lines(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Charges and their refunds name the application that made them (one query per page).
+    lines = list(history.object_list)
+    of_charges = [line.entry.reference for line in lines if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND)]
+    charges = charges_by_id(ids=of_charges)
+    rows = [
+        (line, charges.get(line.entry.reference) if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND) else None)
+        for line in lines
+    ]
     context = {
         "wallet": wallet_get(user=request.user),
         "history": history,
+        "history_rows": rows,
         "top_ups": top_ups_of(user=request.user)[:TOP_UPS_SHOWN],
         "top_up_form": top_up_form or _top_up_form(),
-        "payment_form": payment_form or PaymentForm(initial={"idempotency_key": new_idempotency_key()}),
     }
     return render(request, "wallet/wallet.html", context, status=status)
 
@@ -138,25 +148,3 @@ def sandbox_checkout_page(request, token: str):
                 messages.error(request, exc.message)
         return redirect(result_url)
     return render(request, "wallet/sandbox_checkout.html", {"trade": trade, "result_url": result_url})
-
-
-@login_required
-@require_POST
-def pay(request):
-    form = PaymentForm(request.POST)
-    if form.is_valid():
-        try:
-            result = wallet_pay(
-                user=request.user,
-                amount=form.cleaned_data["amount"],
-                description=form.cleaned_data["description"],
-                idempotency_key=form.cleaned_data["idempotency_key"] or None,
-                origin=Origin.from_request(request),
-            )
-        except ServiceError as exc:
-            _show_error(form, exc)
-        else:
-            amount = f"{-result.line.amount:.2f}"
-            messages.success(request, _("Paid %(amount)s.") % {"amount": amount})
-            return redirect("wallet:wallet")
-    return _page(request, payment_form=form, status=400)

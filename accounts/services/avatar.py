@@ -18,7 +18,7 @@ from django.db import transaction
 from accounts.avatar_pipeline import OUTPUT_EXTENSION, ProcessedAvatar, avatar_process
 from accounts.models import User
 from config.errors import RateLimited
-from config.ratelimit import ratelimit_hit, throttle_rate
+from config.ratelimit import ratelimit_hit, throttle_identity, throttle_rate, throttle_scope_key
 
 logger = logging.getLogger("accounts.avatars")
 
@@ -32,7 +32,9 @@ def _upload_throttle(user: User) -> None:
     rate = throttle_rate(UPLOAD_THROTTLE_SCOPE)
     if rate is None:
         return
-    result = ratelimit_hit(scope=f"throttle:{UPLOAD_THROTTLE_SCOPE}", key=f"user:{user.pk}", rate=rate)
+    result = ratelimit_hit(
+        scope=throttle_scope_key(UPLOAD_THROTTLE_SCOPE), key=throttle_identity(user_pk=user.pk), rate=rate
+    )
     if not result.allowed:
         raise RateLimited(retry_after=result.retry_after)
 

@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.device_state import devices_end
 from accounts.errors import PasswordIncorrect, UsernameTaken
 from accounts.lockout import lockout_check, lockout_key, lockout_record_failure
-from accounts.models import SecurityEvent, User, username_validator
+from accounts.models import Device, SecurityEvent, User, username_validator
+from config import metrics
 from config.errors import InvalidInput
 from config.origin import Origin
 from config.phones import looks_like_phone, phone_to_e164
@@ -97,12 +99,15 @@ def login_record_success(user: User, *, method: str, origin: Origin) -> None:
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
     security_event_record(Kind.LOGIN_SUCCEEDED, user=user, origin=origin, method=method)
+    metrics.login_attempted(method=method, outcome="succeeded")
 
 
-def user_tokens_revoke(user: User, *, extra_fields: tuple[str, ...] = ()) -> None:
-    # Tokens and browser sessions issued before this moment are refused.
+def user_tokens_revoke(user: User, *, extra_fields: tuple[str, ...] = (), reason: str = "revoked") -> None:
+    # Tokens and browser sessions issued before this moment are refused, and
+    # every signed-in device of the user ends (the list shows none left).
     user.tokens_valid_after = timezone.now()
     user.save(update_fields=["tokens_valid_after", *extra_fields])
+    devices_end(Device.objects.filter(user=user), reason=reason)
 
 
 def password_confirm(user: User, password: str, *, field: str, origin: Origin) -> None:

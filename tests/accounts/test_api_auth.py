@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
-from accounts.models import SecurityEvent, User
+from accounts.models import Device, SecurityEvent, User
 from config.origin import Origin
 from smscodes.services import sms_code_send, sms_code_verify
 from tests.factories import PASSWORD, UserFactory
@@ -330,9 +330,25 @@ def test_refresh_rotates_and_blacklists_the_old_refresh_token(api_client):
     assert set(new) == {"token_type", "access", "access_expires_in", "refresh", "refresh_expires_in"}
     assert new["refresh"] != tokens["refresh"]
     assert bearer(new["access"]).get("/api/v1/me/").status_code == 200
+    newer = api_client.post("/api/v1/auth/token/refresh/", {"refresh": new["refresh"]})
+    assert newer.status_code == 200, newer.json()
+
+
+def test_a_reused_refresh_token_ends_its_device_and_the_tokens_it_was_rotated_into(api_client):
+    """Issue 10 item 6: reuse detection (OAuth 2.0 Security BCP §4.14)."""
+    user = UserFactory(phone=NEW_PHONE)
+    tokens = login(api_client, NEW_PHONE).json()["tokens"]
+    other = login(APIClient(), NEW_PHONE).json()["tokens"]  # another sign-in, untouched
+    new = api_client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}).json()
+    assert bearer(new["access"]).get("/api/v1/me/").status_code == 200
     again = api_client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
     assert_api_error(again, 401, "token_invalid")
-    assert api_client.post("/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}).status_code == 200
+    assert_api_error(bearer(new["access"]).get("/api/v1/me/"), 401, "token_invalid")
+    assert_api_error(api_client.post("/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}), 401, "token_invalid")
+    assert bearer(other["access"]).get("/api/v1/me/").status_code == 200
+    assert api_client.post("/api/v1/auth/token/refresh/", {"refresh": other["refresh"]}).status_code == 200
+    event = SecurityEvent.objects.get(user=user, kind="refresh_reused")
+    assert Device.objects.get(pk=event.detail["device"]).end_reason == "refresh_reused"
 
 
 def test_refresh_carries_the_current_role_and_the_login_time(api_client):

@@ -18,6 +18,7 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.conftest import clear_cache
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,11 +50,12 @@ def login(client, password=PASSWORD):
     return client.post("/api/v1/auth/login/", {"login": "13900000000", "password": password})
 
 
-def test_password_login_costs_three_queries_with_the_production_hasher(settings, django_assert_max_num_queries):
+def test_password_login_costs_four_queries_with_the_production_hasher(settings, django_assert_max_num_queries):
+    # The user row, last_login, the security event, and the signed-in device.
     settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
     user = UserFactory(phone="+8613900000000")
     assert identify_hasher(user.password).algorithm == "argon2"
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         response = login(APIClient())
     assert response.status_code == 200, response.json()
 
@@ -62,7 +64,7 @@ def test_password_login_with_an_upgraded_hash_costs_one_more(settings, django_as
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     user = UserFactory(phone="+8613900000000")
     settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         response = login(APIClient())
     assert response.status_code == 200, response.json()
     user.refresh_from_db()
@@ -97,3 +99,19 @@ def test_token_refresh_costs_at_most_four_queries(django_assert_max_num_queries)
         response = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": refresh})
     assert response.status_code == 200, response.json()
     assert User.objects.count() == 1
+
+
+def test_authenticated_request_after_the_cache_forgot_the_device_still_costs_one_query(
+    django_assert_num_queries, cache_calls
+):
+    # The device's state comes with the user row (one query) and goes back into the cache.
+    UserFactory(phone="+8613900000000")
+    access = login(APIClient()).json()["tokens"]["access"]
+    clear_cache()  # as after a Redis restart without persistence
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    cache_calls.clear()
+    with django_assert_num_queries(1):
+        response = client.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert cache_calls == ["get", "add"]

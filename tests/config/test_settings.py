@@ -1,10 +1,13 @@
 """Settings come from the environment; production refuses to start without its secrets."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
 from pathlib import Path
+
+from wallet.conf import SETTINGS as WALLET_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -67,3 +70,12 @@ def test_embedded_defaults_are_sqlite_and_local_memory():
         "django.core.cache.backends.locmem.LocMemCache",
         "console",
     ], result.stderr
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()))
+    read |= {f"WALLET_{name}" for name in WALLET_SETTINGS}  # every setting wallet.conf reads
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.MULTILINE))
+    assert read, "no variable found: the pattern no longer matches config/settings.py"
+    assert read - listed == set(), "add these to .env.example with their default and meaning"
+    assert listed - read == set(), "these are in .env.example but no longer read"

@@ -10,10 +10,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tests.factories import UserFactory
+from tests.wallet.charges_helpers import spend
 from tests.wallet.conftest import fund
 from wallet.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, LedgerLine, TopUp
 from wallet.selectors import wallet_audit
-from wallet.services import wallet_pay
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def _without_triggers():
 
 def test_audit_is_clean_after_normal_use(user):
     fund(user, "10")
-    wallet_pay(user=user, amount=Decimal("3"))
+    spend(user, "3")
     UserFactory()  # a user without a wallet
     out = StringIO()
     call_command("wallet_audit", stdout=out)

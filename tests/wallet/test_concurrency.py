@@ -16,7 +16,6 @@ from django.test import Client
 
 from tests.factories import UserFactory
 from tests.helpers import bearer_client
-from tests.wallet.conftest import fund
 from wallet.channels.sandbox import sandbox_sign
 from wallet.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, PaymentNotification, TopUp
 from wallet.services import top_up_create
@@ -87,36 +86,7 @@ def test_parallel_top_up_orders_never_exceed_the_balance_limit(settings):
     assert TopUp.objects.filter(user=user, status="pending").count() == 10
 
 
-def test_fifty_parallel_payments_against_300_exactly_thirty_succeed():
-    user = UserFactory()
-    fund(user, "300.00")
-    client = bearer_client(user)
-    responses = run_parallel(50, lambda: client.post("/api/v1/wallet/payments/", {"amount": "10.00"}, format="json"))
-    statuses = [r.status_code for r in responses]
-    assert statuses.count(201) == 30
-    assert statuses.count(409) == 20
-    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"insufficient_funds"}
-    assert _wallet(user).balance == Decimal("0.00")
-    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 30
-    call_command("wallet_audit")
-
-
-def test_twenty_parallel_payments_with_one_key_make_one_entry_and_identical_bodies():
-    user = UserFactory()
-    fund(user, "100.00")
-    client = bearer_client(user)
-    responses = run_parallel(
-        20,
-        lambda: client.post(
-            "/api/v1/wallet/payments/", {"amount": "10.00"}, format="json", headers={"Idempotency-Key": "once"}
-        ),
-    )
-    assert {r.status_code for r in responses} == {201}
-    bodies = [r.json() for r in responses]
-    assert all(body == bodies[0] for body in bodies)
-    assert sum(r.get("Idempotent-Replayed") == "true" for r in responses) == 19
-    assert JournalEntry.objects.filter(kind=EntryKind.PAYMENT).count() == 1
-    assert _wallet(user).balance == Decimal("90.00")
+# Parallel charges (money out): tests/wallet/test_charges_concurrency.py.
 
 
 def test_twenty_parallel_top_up_orders_with_one_key_make_one_top_up():

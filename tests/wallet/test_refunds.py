@@ -6,11 +6,12 @@ import pytest
 
 from config.errors import InvalidInput
 from tests.factories import UserFactory
+from tests.wallet.charges_helpers import spend
 from tests.wallet.conftest import fund
 from wallet.errors import RefundNotAllowed, WalletPermissionDenied
 from wallet.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, SandboxRefund, SandboxTrade, TopUp
 from wallet.selectors import wallet_audit
-from wallet.services import top_up_create, top_up_refund, wallet_get, wallet_pay
+from wallet.services import top_up_create, top_up_refund, wallet_get
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_a_full_refund_moves_the_money_out_through_frozen(user, staff):
 
 def test_a_partial_refund_is_at_most_what_is_still_unspent(user, staff):
     top_up = fund(user, "30.00")
-    wallet_pay(user=user, amount=Decimal("25.00"))
+    spend(user, "25.00")
     with pytest.raises(RefundNotAllowed) as info:
         top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("5.01"), reason="r")
     assert "5.00" in str(info.value.message)

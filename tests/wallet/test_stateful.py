@@ -1,15 +1,20 @@
-"""Random sequences of top-ups, notifications, queries, refunds, payments and adjustments never lose a cent.
+"""Random sequences of top-ups, notifications, queries, refunds, charges, charge refunds and adjustments never lose a cent.
 
 The model is a few Decimals and a dict of orders; the system is the real
 services, the sandbox channel and the database. After every step the
 ledger audit (balanced entries, balances = sum of lines, top-ups credited
-once) must be clean and the wallet must equal the model.
+once, charges and their refunds booked once) must be clean, and the wallet
+and the application's revenue must equal the model. Charges reuse a few
+order numbers and refunds a few Idempotency-Keys, so replays and refused
+reuses happen too.
 """
 
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -17,8 +22,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from config.errors import InvalidInput
 from tests.factories import UserFactory
 from wallet.channels.sandbox import sandbox_sign
-from wallet.errors import InsufficientFunds, RefundNotAllowed
-from wallet.models import SandboxRefund, SandboxTrade
+from wallet.charges import charge_create, charge_refund, charges_audit
+from wallet.clients import client_application_create
+from wallet.errors import IdempotencyKeyReused, InsufficientFunds, RefundExceedsCharge, RefundNotAllowed
+from wallet.models import LedgerLine, SandboxRefund, SandboxTrade
 from wallet.selectors import wallet_audit
 from wallet.services import (
     notification_receive,
@@ -27,7 +34,6 @@ from wallet.services import (
     top_up_refund,
     wallet_adjust,
     wallet_get,
-    wallet_pay,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +59,9 @@ class WalletMachine(RuleBasedStateMachine):
         self.staff = self.__class__.staff
         self.balance = ZERO
         self.orders: list[Order] = []
+        self.application = client_application_create(name=f"shop {uuid.uuid4()}", scopes=["charge", "refund"])[0]
+        self.charges: dict[str, dict] = {}  # order_id -> {"id", "amount", "description", "refunded"}
+        self.refund_keys: dict[str, tuple] = {}  # Idempotency-Key -> (charge id, amount asked) first used with it
 
     def _pending(self) -> Decimal:
         return sum((o.amount for o in self.orders if o.status == "pending"), ZERO)
@@ -82,6 +91,11 @@ class WalletMachine(RuleBasedStateMachine):
         """The channel's notification, possibly repeated, in any order relative to the others."""
         order = data.draw(st.sampled_from(self.orders))
         trade = SandboxTrade.objects.get(out_trade_no=order.id)
+        # The provider's books say what the notification says (a later refund is asked of them).
+        if event == "payment.succeeded":
+            SandboxTrade.objects.filter(pk=trade.pk).update(state="succeeded", paid_at=timezone.now())
+        elif trade.state != "succeeded":
+            SandboxTrade.objects.filter(pk=trade.pk).update(state="failed")
         body = json.dumps(
             {
                 "event": event,
@@ -102,21 +116,81 @@ class WalletMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def paid_but_notification_lost_then_queried(self, data):
         order = data.draw(st.sampled_from([o for o in self.orders if o.status == "pending"]))
-        SandboxTrade.objects.filter(out_trade_no=order.id).update(state="succeeded")
+        SandboxTrade.objects.filter(out_trade_no=order.id).update(state="succeeded", paid_at=timezone.now())
         top_up = top_up_get(user=self.user, top_up_id=order.id)
         assert top_up.status == "paid"
         self._credit(order)
 
     # --- money out --------------------------------------------------------------------
 
-    @rule(amount=positive)
-    def pay(self, amount):
+    @rule(
+        amount=positive,
+        order_id=st.sampled_from(["o1", "o2", "o3", "o4", "o5"]),
+        description=st.sampled_from(["", "会员"]),
+    )
+    def charge(self, amount, order_id, description):
+        def call():
+            return charge_create(
+                application=self.application,
+                user_id=self.user.pk,
+                amount=amount,
+                order_id=order_id,
+                description=description,
+            )
+
+        known = self.charges.get(order_id)
+        if known is not None:
+            if (known["amount"], known["description"]) != (amount, description):
+                with pytest.raises(IdempotencyKeyReused):
+                    call()
+                return
+            result = call()
+            assert result.replayed and result.charge.pk == known["id"]
+            return
         if amount > self.balance:
             with pytest.raises(InsufficientFunds):
-                wallet_pay(user=self.user, amount=amount)
+                call()
             return
-        assert wallet_pay(user=self.user, amount=amount).balance == self.balance - amount
+        result = call()
+        assert not result.replayed and result.balance == self.balance - amount
         self.balance -= amount
+        self.charges[order_id] = {
+            "id": result.charge.pk,
+            "amount": amount,
+            "description": description,
+            "refunded": ZERO,
+        }
+
+    @precondition(lambda self: self.charges)
+    @rule(data=st.data(), amount=st.one_of(st.none(), positive), key=st.sampled_from([None, "k1", "k2", "k3"]))
+    def refund_charge(self, data, amount, key):
+        """Part or (no amount) all of what is left; credited whatever WALLET_MAX_BALANCE says."""
+        known = self.charges[data.draw(st.sampled_from(sorted(self.charges)))]
+
+        def call():
+            return charge_refund(
+                application=self.application, charge_id=known["id"], amount=amount, idempotency_key=key
+            )
+
+        if key is not None and key in self.refund_keys:
+            if self.refund_keys[key] != (known["id"], amount):
+                with pytest.raises(IdempotencyKeyReused):
+                    call()
+                return
+            assert call().replayed
+            return
+        left = known["amount"] - known["refunded"]
+        wanted = left if amount is None else amount
+        if wanted <= 0 or wanted > left:
+            with pytest.raises(RefundExceedsCharge):
+                call()
+            return
+        result = call()
+        assert not result.replayed and result.balance == self.balance + wanted
+        self.balance += wanted
+        known["refunded"] += wanted
+        if key is not None:
+            self.refund_keys[key] = (known["id"], amount)
 
     @rule(amount=cents)
     def adjust(self, amount):
@@ -152,7 +226,7 @@ class WalletMachine(RuleBasedStateMachine):
         if order.channel_blocked:
             assert refund.status == "failed"
             return
-        assert refund.status == "succeeded"
+        assert refund.status == "succeeded", refund.error
         self.balance -= amount
         order.refunded += amount
         order.status = "refunded" if order.refunded == order.amount else "partially_refunded"
@@ -165,6 +239,9 @@ class WalletMachine(RuleBasedStateMachine):
         assert (state.balance, state.frozen) == (self.balance, ZERO)
         assert state.balance >= 0
         assert wallet_audit() == []
+        assert charges_audit() == []
+        revenue = LedgerLine.objects.filter(account=self.application.revenue_account).values_list("amount", flat=True)
+        assert sum(revenue, ZERO) == sum((c["amount"] - c["refunded"] for c in self.charges.values()), ZERO)
 
 
 def test_random_operations_keep_every_ledger_invariant(staff, settings_override):

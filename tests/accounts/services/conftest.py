@@ -1,7 +1,9 @@
 import pytest
 
+from accounts.services import phone_code_send
 from config.origin import Origin
 from smscodes.backends import locmem
+from tests.smscodes.utils import last_code_for
 
 
 @pytest.fixture
@@ -16,3 +18,14 @@ def _sms_outbox(settings):
     locmem.outbox.clear()
     yield
     locmem.outbox.clear()
+
+
+@pytest.fixture
+def code_for(origin):
+    """``code_for(phone, purpose)``: send a real code for an account flow and return it (from the locmem outbox)."""
+
+    def send(phone: str, purpose: str) -> str:
+        phone_code_send(phone=phone, purpose=purpose, origin=origin)
+        return last_code_for(phone)
+
+    return send

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from wallet.charges import charges_audit
 from wallet.selectors import wallet_audit
 
 
@@ -7,7 +8,7 @@ class Command(BaseCommand):
     help = "Check every ledger invariant (balanced entries, balances = sum of lines, top-ups credited once); exit 1 naming what is wrong."
 
     def handle(self, *args, **options):
-        findings = wallet_audit()
+        findings = [*wallet_audit(), *charges_audit()]
         if not findings:
             self.stdout.write(self.style.SUCCESS("wallet_audit: the ledger is consistent."))
             return

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wallet', '0007_drop_revision_1_ledger'),
+        ('wallet', '0008_client_applications_charges'),
     ]
 
     operations = [
