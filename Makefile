@@ -18,7 +18,7 @@ $(STAMP)/runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	@mkdir -p $(STAMP) && touch $@
 
-$(STAMP)/dev: requirements.txt requirements-dev.txt requirements-sms.txt | $(BIN)/python
+$(STAMP)/dev: requirements.txt requirements-dev.txt requirements-sms.txt requirements-pay.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@mkdir -p $(STAMP) && touch $@ $(STAMP)/runtime
 

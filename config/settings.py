@@ -226,6 +226,7 @@ WALLET_QUERY_AFTER = env.int("WALLET_QUERY_AFTER", default=60)
 WALLET_NOTIFICATION_TOLERANCE = env.int("WALLET_NOTIFICATION_TOLERANCE", default=300)
 WALLET_TOP_UP_PRESETS = env.list("WALLET_TOP_UP_PRESETS", default=["10", "50", "100", "200", "500"])
 WALLET_PUBLIC_URL = env.str("WALLET_PUBLIC_URL", default="")
+WALLET_CHANNEL_TIMEOUT = env.int("WALLET_CHANNEL_TIMEOUT", default=10)  # Alipay / WeChat Pay calls, seconds
 WALLET_CLIENT_RATE = env.str("WALLET_CLIENT_RATE", default="6000/m")
 
 # --- SMS codes ----------------------------------------------------------------------
@@ -275,6 +276,24 @@ SMS_TWILIO_AUTH_TOKEN = env.str("SMS_TWILIO_AUTH_TOKEN", default="")
 SMS_TWILIO_FROM = env.str("SMS_TWILIO_FROM", default="")
 SMS_TWILIO_MESSAGING_SERVICE_SID = env.str("SMS_TWILIO_MESSAGING_SERVICE_SID", default="")
 SMS_TWILIO_BASE_URL = env.str("SMS_TWILIO_BASE_URL", default="")
+
+# --- Payment channels (wallet/channels/settings.py reads them; README "Payment channels") ---
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+ALIPAY_APP_PRIVATE_KEY = env.str("ALIPAY_APP_PRIVATE_KEY", default="")
+ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="")
+ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
+ALIPAY_GATEWAY = env.str("ALIPAY_GATEWAY", default="https://openapi.alipay.com/gateway.do")
+ALIPAY_RETURN_URL = env.str("ALIPAY_RETURN_URL", default="")
+WECHATPAY_MCH_ID = env.str("WECHATPAY_MCH_ID", default="")
+WECHATPAY_APP_ID = env.str("WECHATPAY_APP_ID", default="")
+WECHATPAY_API_V3_KEY = env.str("WECHATPAY_API_V3_KEY", default="")
+WECHATPAY_PRIVATE_KEY = env.str("WECHATPAY_PRIVATE_KEY", default="")
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_CERT_DIR = env.str("WECHATPAY_CERT_DIR", default="")
+WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="https://api.mch.weixin.qq.com")
+WECHATPAY_H5_REDIRECT_URL = env.str("WECHATPAY_H5_REDIRECT_URL", default="")
 
 PHONENUMBER_DEFAULT_REGION = SMS_DEFAULT_REGION
 PHONENUMBER_DB_FORMAT = "E164"

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +24,8 @@ from wallet.models import (
     LedgerAccount,
     LedgerLine,
     PaymentNotification,
+    ReconciliationMismatch,
+    ReconciliationRun,
     TopUp,
     TopUpRefund,
 )
@@ -359,6 +362,90 @@ class TopUpRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "finished_at",
     )
+    readonly_fields = fields
+
+
+# --- Reconciliation (read-only: runs are written by wallet_reconcile only) ----------------------
+
+#: mismatches shown on a run's page; the rest are in the mismatch list, filtered by run
+RUN_PAGE_MISMATCHES = 100
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("date", "channel", "status", "bill_lines", "mismatch_count", "started_at", "finished_at")
+    list_filter = ("channel", "status", "date")
+    date_hierarchy = "date"
+    fields = (
+        "channel",
+        "date",
+        "status",
+        "started_at",
+        "finished_at",
+        "bill_lines",
+        "mismatch_count",
+        "error",
+        "mismatch_table",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("mismatches"))
+    def mismatch_table(self, obj):
+        if not obj.mismatch_count:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{} {}</td></tr>",
+            (
+                (
+                    m.get_kind_display(),
+                    m.get_record_display(),
+                    m.top_up_id,
+                    m.refund_id,
+                    m.trade_no,
+                    m.our_amount if m.our_amount is not None else "—",
+                    m.our_status,
+                    m.their_amount if m.their_amount is not None else "—",
+                    m.their_status,
+                )
+                for m in obj.mismatches.order_by("pk")[:RUN_PAGE_MISMATCHES]
+            ),
+        )
+        link = reverse("admin:wallet_reconciliationmismatch_changelist") + f"?run__id__exact={obj.pk}"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            '</thead><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+            _("kind"),
+            _("record"),
+            _("order number"),
+            _("refund number"),
+            _("channel trade number"),
+            _("ours"),
+            _("channel's"),
+            rows,
+            link,
+            _("All %(count)s mismatches") % {"count": obj.mismatch_count},
+        )
+
+
+@admin.register(ReconciliationMismatch)
+class ReconciliationMismatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "run",
+        "kind",
+        "record",
+        "top_up_id",
+        "refund_id",
+        "trade_no",
+        "our_amount",
+        "our_status",
+        "their_amount",
+        "their_status",
+    )
+    list_filter = ("kind", "record", "run__channel", "run__date")
+    search_fields = ("=top_up_id", "=refund_id", "=trade_no")
+    list_select_related = ("run",)
+    fields = list_display
     readonly_fields = fields
 
 

@@ -60,6 +60,7 @@ SETTINGS: dict[str, Setting] = {
     "NOTIFICATION_TOLERANCE": Setting(_int, "Seconds a signed notification's timestamp may be from now."),
     "TOP_UP_PRESETS": Setting(_list, "Amounts offered on the wallet page."),
     "PUBLIC_URL": Setting(_str, "Public base URL (https://host) for links a channel calls or shows."),
+    "CHANNEL_TIMEOUT": Setting(_int, "Seconds one call to Alipay or WeChat Pay may take (at most 30)."),
     "CLIENT_RATE": Setting(
         _str, "Requests per client application (charges, refunds; all its keys together), e.g. 100/s; 0: off."
     ),

@@ -519,6 +519,79 @@ class SandboxRefund(models.Model):
         return self.refund_no
 
 
+# --- Reconciliation ------------------------------------------------------------------------
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    CLEAN = "clean", _("Clean")
+    MISMATCHED = "mismatched", _("Mismatches found")
+    FAILED = "failed", _("Failed")  # the bill could not be had (see error)
+
+
+class ReconciliationRun(models.Model):
+    """One ``wallet_reconcile``: a channel's bill for one day (Asia/Shanghai) against our records."""
+
+    channel = models.CharField(_("channel"), max_length=20)
+    date = models.DateField(_("bill date"))
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    bill_lines = models.PositiveIntegerField(_("bill lines"), default=0)
+    mismatch_count = models.PositiveIntegerField(_("mismatches"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        ordering = ("-date", "-started_at")
+        constraints = [
+            # One run at a time per channel and day, whichever host's cron starts it.
+            models.UniqueConstraint(
+                fields=["channel", "date"],
+                condition=models.Q(status="running"),
+                name="wallet_reconciliationrun_one_running",
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "-date"], name="wallet_recon_channel_date")]
+
+    def __str__(self):
+        return f"{self.channel} {self.date}"
+
+
+class MismatchKind(models.TextChoices):
+    MISSING_HERE = "missing_here", _("Missing here")  # the channel settled it, we have no record
+    MISSING_THERE = "missing_there", _("Missing at the channel")  # we recorded it, the bill lacks it
+    AMOUNT = "amount", _("Amount differs")
+    STATUS = "status", _("Status differs")  # the channel settled it, we did not record it as done
+
+
+class ReconciliationMismatch(models.Model):
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="mismatches", verbose_name=_("run")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=MismatchKind.choices)
+    record = models.CharField(_("record"), max_length=10, choices=[("payment", _("Payment")), ("refund", _("Refund"))])
+    top_up_id = models.CharField(_("order number"), max_length=64, blank=True, db_index=True)
+    refund_id = models.CharField(_("refund number"), max_length=64, blank=True)
+    trade_no = models.CharField(_("channel trade number"), max_length=64, blank=True)
+    our_amount = models.DecimalField(_("our amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    their_amount = models.DecimalField(_("channel's amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    our_status = models.CharField(_("our status"), max_length=20, blank=True)
+    their_status = models.CharField(_("channel's status"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("reconciliation mismatch")
+        verbose_name_plural = _("reconciliation mismatches")
+        ordering = ("run", "pk")
+
+    def __str__(self):
+        what = f"{self.record} {self.top_up_id}" + (f" refund {self.refund_id}" if self.refund_id else "")
+        ours = f"{self.our_amount} {self.our_status}".strip() if self.our_amount is not None else "—"
+        theirs = f"{self.their_amount} {self.their_status}".strip() if self.their_amount is not None else "—"
+        return f"{self.kind}: {what} (ours: {ours}; channel: {theirs})"
+
+
 # Client applications, charges and refunds live in their own modules; importing them here
 # makes them wallet models.
 from wallet.models_charges import Charge, ChargeRefund, ChargeStatus, charge_status  # noqa: E402, F401

@@ -167,6 +167,14 @@ class Channel(abc.ABC):
     ) -> RefundResult:
         """Send ``amount`` of a paid trade back to the payer. Raises ChannelError."""
 
+    def refund_query(self, *, top_up_id: str, refund_id: str) -> RefundResult:
+        """Ask the channel about a refund it answered "pending" (WeChat Pay's PROCESSING). Raises ChannelError.
+
+        Not abstract, so an adapter without it still works: by default the
+        channel cannot be asked, which leaves the refund pending for staff.
+        """
+        raise ChannelError(f"{self.name} cannot be asked about a refund")
+
     @abc.abstractmethod
     def bill(self, *, date: datetime.date) -> list[BillLine]:
         """The channel's bill for one day (Asia/Shanghai): every payment and refund it settled."""
