@@ -89,7 +89,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
             return "—"
         thumbnail = obj.avatar_thumbnail or obj.avatar
         return format_html(
-            '<a href="{}"><img src="{}" width="{}" height="{}" alt="" style="border-radius:50%;object-fit:cover"></a>',
+            '<a href="{}"><img src="{}" width="{}" height="{}" alt="" class="admin-avatar"></a>',
             obj.avatar.url,
             thumbnail.url,
             side,

@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 
 from config.errors import ServiceError
 from config.http import client_ip
+from config.phone_display import phone_display
 from smscodes.errors import SmsCooldown, SmsLimitExceeded
 from smscodes.services import sms_code_send
 
@@ -43,12 +44,12 @@ def send_code_from_form(request, *, phone: str, purpose: str) -> tuple[bool, str
             message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or message
         return False, message, 0
     if not sent.resend_in:
-        return True, _("A code was sent to %(phone)s.") % {"phone": sent.phone}, 0
+        return True, _("A code was sent to %(phone)s.") % {"phone": phone_display(sent.phone)}, 0
     # Without JavaScript the button stays enabled (the server enforces the
     # cooldown), so the page itself says how long to wait.
     message = ngettext(
         "A code was sent to %(phone)s. You can ask for another one in %(seconds)d second.",
         "A code was sent to %(phone)s. You can ask for another one in %(seconds)d seconds.",
         sent.resend_in,
-    ) % {"phone": sent.phone, "seconds": sent.resend_in}
+    ) % {"phone": phone_display(sent.phone), "seconds": sent.resend_in}
     return True, message, sent.resend_in

@@ -31,7 +31,7 @@ def field_errors(response, name: str) -> str:
 
 
 def form_errors(response) -> str:
-    match = re.search(r'data-testid="form-errors">(.*?)</div>', response.content.decode(), re.S)
+    match = re.search(r'data-testid="form-errors"[^>]*>(.*?)</div>', response.content.decode(), re.S)
     return re.sub(r"<[^>]+>", "", match.group(1)) if match else ""
 
 
