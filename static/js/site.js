@@ -42,17 +42,15 @@
   var EYE = '<svg class="eye" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2" d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"/><circle cx="12" cy="12" r="3" fill="none" stroke="currentColor" stroke-width="2"/></svg>' +
     '<svg class="eye-off" viewBox="0 0 24 24" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2" d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"/><path stroke="currentColor" stroke-width="2" d="M3 3l18 18"/></svg>';
   function passwordToggles() {
-    var labels = document.documentElement.getAttribute("lang") === "en"
-      ? { show: "Show password", hide: "Hide password" }
-      : { show: "显示密码", hide: "隐藏密码" };
     each("[data-password]", function (wrap) {
+      var labels = { show: wrap.getAttribute("data-show-label"), hide: wrap.getAttribute("data-hide-label") };
       var input = wrap.querySelector("input");
       if (!input || wrap.querySelector(".password-toggle")) return;
       var button = document.createElement("button");
       button.type = "button";
       button.className = "password-toggle";
       button.setAttribute("aria-pressed", "false");
-      button.setAttribute("aria-label", wrap.getAttribute("data-show-label") || labels.show);
+      button.setAttribute("aria-label", labels.show);
       button.setAttribute("aria-controls", input.id);
       button.setAttribute("data-testid", "password-toggle");
       button.innerHTML = EYE;

@@ -52,7 +52,7 @@ def test_script_labels_are_translated(client):
         r"<button[^>]*data-sms-send[^>]*>", client.get(PAGE, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     )
     assert 'data-wait-label="{seconds} 秒后重发"' in button.group()
-    assert 'data-sent-message="验证码已发送至 {phone}"' in button.group()
+    assert 'data-sent-message="验证码已发送至 {phone}。"' in button.group()
 
 
 @pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_send_code_from_form_returns_the_field_message_for_a_bad_number(rf):
     with translation.override("zh-hans"):
         ok, message, resend_in = send_code_from_form(request, phone="010 6552 9988", purpose="register")
     assert (ok, resend_in) == (False, 0)
-    assert message == "请输入有效的手机号"
+    assert message == "请输入有效的手机号。"
 
 
 @pytest.mark.browser
@@ -90,7 +90,7 @@ def test_with_javascript_the_button_sends_by_fetch_and_counts_down(browser_page)
     status = page.get_by_test_id("sms-send-status")
     status.wait_for()
     assert (
-        status.inner_text() == "验证码已发送至 138 0013 8000"
+        status.inner_text() == "验证码已发送至 138 0013 8000。"
     )  # as people write it; the page's language (zh-CN browser)
     assert page.url.endswith(PAGE)  # no page load: the form was not submitted
     assert button.is_disabled()
