@@ -1,12 +1,13 @@
 # Two commands do everything (see README.md):
 #   make run   - set up and start the development server on 127.0.0.1:8000
-#   make test  - set up with dev tools, lint, run the whole test suite
+#   make test  - set up with dev tools, then in order: ruff check, ruff format
+#                --check, mypy, the layering contract, the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := .make
 
-.PHONY: run test setup setup-dev lint format messages migrate clean
+.PHONY: run test setup setup-dev lint typecheck layering check format messages migrate clean
 
 # Reinstall only when a requirements file changed (the stamp is older).
 $(BIN)/python:
@@ -41,12 +42,25 @@ run: setup migrate
 
 lint: $(STAMP)/dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy loads the settings through the django-stubs plugin: DEBUG lets them
+# load without production secrets, as for the other manage.py targets.
+typecheck: $(STAMP)/dev
+	DJANGO_DEBUG=1 $(BIN)/mypy
+
+# The import contracts in pyproject.toml ([tool.importlinter]).
+layering: $(STAMP)/dev
+	$(BIN)/lint-imports --no-cache
+
+# Everything `make test` checks before the tests (also what pre-commit runs).
+check: lint typecheck layering
 
 format: $(STAMP)/dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup-dev lint
+test: setup-dev check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -28,7 +28,7 @@ from accounts.avatars import avatar_remove, avatar_set
 from accounts.serializers import UserSerializer
 from accounts.upload import check_upload, limit_upload
 from config.errors import InvalidInput, RateLimited, ServiceError
-from config.throttling import ScopedRateThrottle
+from config.ratelimit import ScopedRateThrottle
 
 # --- API ----------------------------------------------------------------------------------------
 

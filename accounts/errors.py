@@ -6,18 +6,21 @@ from config.errors import InvalidInput, ServiceError
 class PhoneTaken(ServiceError):
     status = 409
     code = "phone_taken"
+    field = "phone"
     default_message = _("This phone number is already registered.")
 
 
 class UsernameTaken(ServiceError):
     status = 409
     code = "username_taken"
+    field = "username"
     default_message = _("This username is already taken.")
 
 
 class PhoneNotRegistered(ServiceError):
     status = 404
     code = "phone_not_registered"
+    field = "phone"
     default_message = _("This phone number is not registered.")
 
 
@@ -58,6 +61,7 @@ class PasswordIncorrect(InvalidInput):
 class RecentLoginRequired(InvalidInput):
     """A phone change needs a recent login or the current password (reported on ``password``)."""
 
+    field = "password"
     default_message = _("For your security, log in again or enter your current password to change the phone number.")
 
 

@@ -15,7 +15,7 @@ database handler writes an AccessAttempt row per attempt, which the login's
   normalised login itself: unknown accounts lock exactly like real ones, so
   the lockout does not reveal which accounts exist.
 - client IPs: ``ACCOUNTS_LOGIN_IP_RATE`` (``"30/m"``) password logins, with
-  ``config.ratelimit`` (fixed window, atomic ``add``/``incr``).
+  ``config.ratelimit.ratelimit_hit`` (clock-aligned window, atomic counter).
 
 Counters use ``config.ratelimit.counter_incr`` (atomic), so concurrent
 processes never lose a failure.
@@ -29,7 +29,7 @@ from django.core.cache import cache
 
 from accounts.errors import AccountLocked
 from config.errors import RateLimited
-from config.ratelimit import counter_incr, parse_rate, rate_limit_hit
+from config.ratelimit import counter_incr, ratelimit_hit
 
 
 def lockout_key(*, user=None, login: str = "") -> str:
@@ -73,7 +73,6 @@ def login_ip_throttle(client_ip: str) -> None:
     """Count one password login from ``client_ip``; RateLimited past ACCOUNTS_LOGIN_IP_RATE."""
     if not client_ip:
         return
-    limit, period = parse_rate(settings.ACCOUNTS_LOGIN_IP_RATE)
-    result = rate_limit_hit(f"login-ip:{client_ip}", limit=limit, period=period)
+    result = ratelimit_hit(scope="login-ip", key=client_ip, rate=settings.ACCOUNTS_LOGIN_IP_RATE)
     if not result.allowed:
         raise RateLimited(retry_after=result.retry_after)

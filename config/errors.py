@@ -2,35 +2,73 @@
 
 A service raises a subclass; the API exception handler renders it as
 ``{"code", "message", "fields"?, "retry_after"?}`` with its status, and HTML
-views catch the same classes and show ``exc.message`` next to the form.
+views put the same error on their form (``config.forms.form_add_service_error``).
 Each app keeps its own subclasses in ``<app>/errors.py``, one per API code.
+
+An error that is about one input declares it (``field = "phone"``): wherever
+it is raised, it carries ``fields = {"phone": [message]}``, so the API body
+has the same shape from every service and a form knows where to show it.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+Message = str | Promise
+FieldErrors = Mapping[str, Sequence[Message]]
 
 
 class ServiceError(Exception):
-    status: int = 400
-    code: str = "error"
-    default_message = _("The request could not be completed.")
+    """A refusal a service explains to the caller: a machine ``code``, an HTTP ``status``, a message.
 
-    def __init__(self, message=None, *, fields=None, retry_after=None):
+    ``field``: the input this error is about, if one (its message is then
+    reported under that name in ``fields``). ``fields``: messages per input
+    name, for errors about several inputs. ``retry_after``: seconds, for 429s.
+    """
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "error"
+    default_message: ClassVar[Message] = _("The request could not be completed.")
+    field: ClassVar[str | None] = None
+
+    message: Message
+    fields: dict[str, list[Message]] | None
+    retry_after: int | None
+
+    def __init__(
+        self,
+        message: Message | None = None,
+        *,
+        fields: FieldErrors | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.message = message if message is not None else self.default_message
-        self.fields = fields
-        self.retry_after = retry_after
+        if fields is None and self.field:
+            fields = {self.field: [self.message]}
+        self.fields = {name: list(messages) for name, messages in fields.items()} if fields else None
+        self.retry_after = max(1, int(retry_after)) if retry_after is not None else None
         super().__init__(str(self.message))
 
-    def as_dict(self) -> dict:
-        body = {"code": self.code, "message": str(self.message)}
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": str(self.message)}
         if self.fields:
             body["fields"] = {name: [str(m) for m in msgs] for name, msgs in self.fields.items()}
         if self.retry_after is not None:
-            body["retry_after"] = int(self.retry_after)
+            body["retry_after"] = self.retry_after
         return body
+
+    @classmethod
+    def describe(cls) -> str:
+        """The OpenAPI line for this error: its code and, when it has one, its field."""
+        return f"{cls.code} ({cls.field})" if cls.field else cls.code
 
 
 class InvalidInput(ServiceError):
-    """A field-level problem found by a service (fields names the culprits)."""
+    """A field-level problem found by a service (``fields`` names the culprits)."""
 
     status = 400
     code = "validation_error"
@@ -38,9 +76,14 @@ class InvalidInput(ServiceError):
 
 
 class RateLimited(ServiceError):
+    """Too many requests from this caller; ``retry_after`` says when to try again."""
+
     status = 429
     code = "rate_limited"
     default_message = _("Too many requests. Please try again later.")
+
+    def __init__(self, message: Message | None = None, *, retry_after: float = 60, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
 
 
 class ServiceUnavailable(ServiceError):

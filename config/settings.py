@@ -7,7 +7,6 @@ have no default, so a missing secret stops the process at start-up.
 """
 
 import secrets
-import sys
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +19,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-# pytest (or `manage.py test`) runs with DEBUG off, like production, but must
-# not need production secrets: tests get a throwaway key and local hosts.
-TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+# The test suite runs with DEBUG off, like production, but must not need
+# production secrets: tests get a throwaway key and local hosts. It says so
+# explicitly (pyproject.toml's pytest `env` sets DJANGO_TESTING=1), so no
+# process becomes "a test" by merely importing pytest.
+TESTING = env.bool("DJANGO_TESTING", default=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -254,7 +255,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
-    # Used by config.throttling.ScopedRateThrottle on the views that name a scope.
+    # Used by config.ratelimit.ScopedRateThrottle on the views that name a scope.
     "DEFAULT_THROTTLE_RATES": {
         "sms_send": env.str("THROTTLE_SMS_SEND", default="10/m"),
         "sms_verify": env.str("THROTTLE_SMS_VERIFY", default="30/m"),
@@ -278,7 +279,10 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Account service API",
-    "DESCRIPTION": "Phone-number accounts, SMS codes, profile and wallet. Contract: API.md.",
+    "DESCRIPTION": (
+        "Phone-number accounts, SMS codes, profile and wallet. The contract (routes, fields, status and "
+        "error codes; revision 2) is `docs/API.md` in the repository; this schema describes the same routes."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.http import client_ip
-from config.throttling import ScopedRateThrottle
+from config.ratelimit import ScopedRateThrottle
 from smscodes.models import Purpose
 from smscodes.services import code_normalize, sms_code_send, sms_code_verify
 

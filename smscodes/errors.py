@@ -1,50 +1,39 @@
-"""Domain errors of SMS codes, one per API.md code."""
+"""Domain errors of SMS codes, one per API.md code (those about one input name it in ``field``)."""
 
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ServiceError
 
 
-class _FieldError(ServiceError):
-    """An error that also names the input field it is about (shown next to it)."""
-
-    field = ""
-
-    def __init__(self, message=None, *, fields=None, retry_after=None):
-        super().__init__(message, fields=fields, retry_after=retry_after)
-        if self.fields is None:
-            self.fields = {self.field: [self.message]}
-
-
-class InvalidPhone(_FieldError):
+class InvalidPhone(ServiceError):
     status = 400
     code = "invalid_phone"
     field = "phone"
     default_message = _("Enter a valid mobile phone number.")
 
 
-class PhoneRegionNotAllowed(_FieldError):
+class PhoneRegionNotAllowed(ServiceError):
     status = 400
     code = "phone_region_not_allowed"
     field = "phone"
     default_message = _("Codes cannot be sent to phone numbers of this country or region.")
 
 
-class CodeInvalid(_FieldError):
+class CodeInvalid(ServiceError):
     status = 400
     code = "code_invalid"
     field = "code"
     default_message = _("The verification code is wrong or has expired.")
 
 
-class CodeAttemptsExceeded(_FieldError):
+class CodeAttemptsExceeded(ServiceError):
     status = 400
     code = "code_attempts_exceeded"
     field = "code"
     default_message = _("Too many wrong attempts. Please request a new code.")
 
 
-class VerificationTokenInvalid(_FieldError):
+class VerificationTokenInvalid(ServiceError):
     status = 400
     code = "verification_token_invalid"
     field = "verification_token"

@@ -8,17 +8,28 @@
   browser fails the test instead of skipping it.
 - Tests marked ``postgres`` / ``redis`` skip on the embedded set-up, and fail
   instead of skipping when REQUIRE_SERVICES=1 (CI's PostgreSQL + Redis pass).
+- The SMS outbox (locmem backend) is empty at the start of every test.
+- ``frozen_clock``: time stands still for a test whose result depends on a
+  window (fixed-window throttles end on the minute, SMS caps on the hour).
+- ``--fake-now=2026-12-31T23:59:30+08:00`` (or PYTEST_FAKE_NOW): the whole
+  session runs on a clock that starts there and ticks, so a test that
+  assumes "UTC day == local day" or "the minute will not end" fails in CI
+  (.ci/run's third pass) instead of at night. Tests that freeze time
+  themselves still do: time-machine nests travels.
 """
 
 import os
 import shutil
+from datetime import datetime
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from smscodes.backends import locmem
 from tests.factories import UserFactory
 from tests.helpers import bearer_client
 
@@ -27,6 +38,40 @@ from tests.helpers import bearer_client
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+_FAKE_NOW = pytest.StashKey["time_machine.travel"]()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fake-now",
+        metavar="ISO-8601",
+        default=os.environ.get("PYTEST_FAKE_NOW") or None,
+        help="start the session's clock at this instant (with its UTC offset) and let it tick",
+    )
+
+
+def pytest_configure(config):
+    start = config.getoption("--fake-now")
+    if start:
+        moment = datetime.fromisoformat(start)
+        if moment.tzinfo is None:
+            raise pytest.UsageError("--fake-now needs a UTC offset, e.g. 2026-12-31T23:59:30+08:00")
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        config.stash[_FAKE_NOW] = traveller
+
+
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_FAKE_NOW, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    start = config.getoption("--fake-now")
+    return [f"fake clock: started at {start}, ticking"] if start else []
 
 
 def _skip_or_fail(reason: str, env_var: str):
@@ -82,6 +127,32 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox(settings):
+    settings.SMS_BACKEND = "locmem"
+    locmem.outbox.clear()
+    yield
+    locmem.outbox.clear()
+    locmem.fail_with = None
+
+
+# Five seconds into a minute and into an hour: every hit of a test lands in
+# one fixed window, whatever the real clock says. UTC 10:00 is 18:00 in
+# Asia/Shanghai, the same calendar day in both zones.
+FROZEN_AT = "2026-12-01T10:00:05Z"
+
+
+@pytest.fixture
+def frozen_clock():
+    """Stop the clock at FROZEN_AT (``traveller.shift(seconds)`` moves it).
+
+    List it before fixtures that create users or tokens, so their timestamps
+    are taken on the frozen clock too.
+    """
+    with time_machine.travel(FROZEN_AT, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

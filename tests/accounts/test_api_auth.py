@@ -252,7 +252,7 @@ def test_successful_login_resets_the_failure_count(api_client, settings):
     assert login(api_client, "13900000000").status_code == 200
 
 
-def test_login_is_throttled_per_client_ip(api_client, settings):
+def test_login_is_throttled_per_client_ip(frozen_clock, api_client, settings):
     settings.ACCOUNTS_LOGIN_IP_RATE = "3/m"
     UserFactory(phone="+8613900000000")
     for _ in range(3):

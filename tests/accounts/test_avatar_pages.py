@@ -193,7 +193,7 @@ def test_remove_checks_the_csrf_token(user):
 # --- Throttle ----------------------------------------------------------------------------------
 
 
-def test_the_page_and_the_api_share_one_upload_budget(user, user_client, browser, settings):
+def test_the_page_and_the_api_share_one_upload_budget(frozen_clock, user, user_client, browser, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "avatar_upload": "2/m"},

@@ -8,6 +8,7 @@ from django.db import connection
 from accounts import services
 from accounts.errors import PhoneTaken
 from accounts.models import User
+from accounts.services import register as register_flow
 
 PHONE = "+8613800138000"
 
@@ -24,7 +25,7 @@ def test_concurrent_registrations_of_one_number_make_one_account(monkeypatch):
         barrier.wait()
         return phone
 
-    monkeypatch.setattr(services, "_verification_consume", consume)
+    monkeypatch.setattr(register_flow, "code_consume", consume)
     results: list = []
 
     def register(nickname):

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -8,6 +10,13 @@ def test_openapi_schema_is_served(client):
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
+
+
+def test_openapi_description_points_at_the_contract_in_the_repository(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert "`docs/API.md`" in schema["info"]["description"]
+    contract = Path(__file__).resolve().parents[2] / "docs" / "API.md"
+    assert contract.read_text().startswith("# JSON API contract, v1 (revision 2")
 
 
 def test_swagger_ui_is_served_locally_without_cdn(client):

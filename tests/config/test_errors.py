@@ -2,6 +2,8 @@
 
 import pytest
 
+from accounts.errors import PhoneTaken
+from config.errors import RateLimited
 from tests.helpers import assert_api_error
 
 pytestmark = pytest.mark.urls("tests.config.urls")
@@ -73,3 +75,10 @@ def test_json_numbers_are_parsed_as_decimals():
     from config.parsers import JSONParser
 
     assert JSONParser().parse(io.BytesIO(b'{"amount": 10.1}')) == {"amount": Decimal("10.1")}
+
+
+def test_an_error_about_one_input_carries_its_field_wherever_it_is_raised():
+    body = PhoneTaken().as_dict()
+    assert body["fields"] == {"phone": [body["message"]]}
+    assert PhoneTaken(fields={"new_phone": ["x"]}).fields == {"new_phone": ["x"]}
+    assert RateLimited(retry_after=0.2).as_dict()["retry_after"] == 1  # never "retry in 0 seconds"

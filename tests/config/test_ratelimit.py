@@ -4,22 +4,23 @@ import threading
 
 import pytest
 
-from config.ratelimit import counter_incr, parse_rate, rate_limit_hit
+from config.ratelimit import Rate, counter_incr, rate_parse, ratelimit_hit
 from tests.helpers import assert_api_error
 
 
 @pytest.mark.parametrize(
     "rate, expected", [("5/m", (5, 60)), ("20/h", (20, 3600)), ("10/d", (10, 86400)), ("3/15m", (3, 900))]
 )
-def test_parse_rate(rate, expected):
-    assert parse_rate(rate) == expected
+def test_rate_parse(rate, expected):
+    assert rate_parse(rate) == Rate(*expected)
+    assert rate_parse(str(rate_parse(rate))) == rate_parse(rate)  # str() writes the same syntax back
 
 
 def test_hits_past_the_limit_are_refused_until_the_window_ends():
-    results = [rate_limit_hit("k", limit=3, period=60, now=1_000_040) for _ in range(4)]
+    results = [ratelimit_hit(scope="t", key="k", rate="3/m", now=1_000_040) for _ in range(4)]
     assert [r.allowed for r in results] == [True, True, True, False]
     assert results[-1].retry_after == 40  # windows are aligned to the clock: this one ends at 1_000_080
-    assert rate_limit_hit("k", limit=3, period=60, now=1_000_080).allowed  # next window
+    assert ratelimit_hit(scope="t", key="k", rate="3/m", now=1_000_080).allowed  # next window
 
 
 def _hammer(key: str, threads: int, hits: int) -> list[int]:
@@ -67,7 +68,7 @@ def test_counter_on_redis_is_one_round_trip_and_expires():
 
 
 @pytest.mark.django_db
-def test_sms_send_endpoint_is_throttled_per_ip(api_client, settings):
+def test_sms_send_endpoint_is_throttled_per_ip(frozen_clock, api_client, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"sms_send": "2/m"}}
     for _ in range(2):
         response = api_client.post("/api/v1/sms/codes/", {"phone": "12", "purpose": "login"}, REMOTE_ADDR="10.0.0.1")

@@ -2,14 +2,7 @@ import pytest
 
 from smscodes.backends import locmem
 
-
-@pytest.fixture(autouse=True)
-def _sms_outbox(settings):
-    settings.SMS_BACKEND = "locmem"
-    locmem.outbox.clear()
-    yield
-    locmem.outbox.clear()
-    locmem.fail_with = None
+# The outbox is emptied for every test by tests/conftest.py.
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def test_second_send_within_the_interval_is_sms_cooldown(api_client):
     assert 1 <= body["retry_after"] <= 60
 
 
-def test_cap_is_sms_limit_exceeded(api_client, settings):
+def test_cap_is_sms_limit_exceeded(frozen_clock, api_client, settings):
     settings.SMS_IP_HOURLY_LIMIT = 1
     send(api_client)
     assert_api_error(send(api_client, phone="+8613800138001"), 429, "sms_limit_exceeded")
@@ -243,7 +243,7 @@ def test_client_ip_comes_from_the_trusted_proxy_header_only_when_configured(api_
     assert SmsMessage.objects.latest("id").client_ip == "203.0.113.50"
 
 
-def test_ip_cap_counts_the_client_address_not_the_proxy(api_client, settings):
+def test_ip_cap_counts_the_client_address_not_the_proxy(frozen_clock, api_client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.SMS_IP_HOURLY_LIMIT = 1
     send(api_client, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")

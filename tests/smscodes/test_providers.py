@@ -284,7 +284,7 @@ def test_twilio_missing_sender_is_improperly_configured(twilio, settings):
     ("backend", "module"),
     [("aliyun", "alibabacloud_dysmsapi20170525"), ("tencent", "tencentcloud.sms.v20210111"), ("twilio", "twilio.rest")],
 )
-def test_missing_sdk_is_improperly_configured_and_takes_no_quota(settings, monkeypatch, backend, module):
+def test_missing_sdk_is_improperly_configured_and_takes_no_quota(frozen_clock, settings, monkeypatch, backend, module):
     settings.SMS_BACKEND = backend
     settings.SMS_PHONE_HOURLY_LIMIT = 1
     monkeypatch.setitem(sys.modules, module, None)  # "import" now raises ImportError

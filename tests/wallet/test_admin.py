@@ -1,6 +1,9 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -119,20 +122,29 @@ def test_transactions_are_searchable_by_phone_in_any_format(admin_client_for, ow
     assert [t.wallet.user for t in results] == [owner]
 
 
-def test_transactions_filter_by_kind_and_date(admin_client_for, owner, staff):
+def test_transactions_filter_by_kind_and_date(admin_client_for, staff):
     from wallet.services import wallet_adjust
 
-    wallet_adjust(actor=staff, user=owner, amount=Decimal("1"), reason="goodwill")
+    # 20:30 UTC on 1 December is already 04:30 on 2 December in Asia/Shanghai:
+    # the admin's day filter counts in the site's time zone, not in UTC.
+    with time_machine.travel("2026-12-01T20:30:00Z", tick=False):
+        owner = UserFactory(phone="+8613800138000")
+        fund(owner, "20")
+        wallet_adjust(actor=staff, user=owner, amount=Decimal("1"), reason="goodwill")
     response = admin_client_for.get("/admin/wallet/transaction/", {"kind__exact": "adjustment"})
     assert [t.kind for t in response.context["cl"].result_list] == ["adjustment"]
-    entry = Transaction.objects.get(kind="adjustment")
-    day = entry.created_at
-    response = admin_client_for.get(
-        "/admin/wallet/transaction/",
-        {"created_at__year": day.year, "created_at__month": day.month, "created_at__day": day.day},
-    )
-    assert response.status_code == 200
-    assert len(response.context["cl"].result_list) == 2
+
+    def on_day(day):
+        response = admin_client_for.get(
+            "/admin/wallet/transaction/",
+            {"created_at__year": day.year, "created_at__month": day.month, "created_at__day": day.day},
+        )
+        assert response.status_code == 200
+        return len(response.context["cl"].result_list)
+
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    assert on_day(date(2026, 12, 2)) == 2
+    assert on_day(date(2026, 12, 1)) == 0
 
 
 def test_wallets_are_searchable_by_phone(admin_client_for, owner):

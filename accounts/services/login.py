@@ -1,0 +1,101 @@
+"""Sign-in, by password (phone or username) or by SMS code."""
+
+from django.contrib.auth.hashers import make_password
+
+from accounts.errors import AccountDisabled, AccountLocked, InvalidCredentials, PhoneNotRegistered
+from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
+from accounts.models import User
+from accounts.selectors import user_get_by_login
+from accounts.services.common import Kind, code_consume, login_record_success, phone_parse, security_event_record
+from config.errors import ServiceError
+from config.phones import phone_to_e164
+from smscodes.models import Purpose
+
+
+def user_login_password(*, login: str, password: str, client_ip: str = "", user_agent: str = "") -> User:
+    """The user whose phone (any format) or username is ``login``, if ``password`` is theirs.
+
+    Whatever went wrong (no such account, no usable password, wrong
+    password) the answer is InvalidCredentials, after the same amount of
+    password hashing. Failures count towards the account's lockout
+    (AccountLocked with ``retry_after``, even for the right password) and every
+    attempt towards the client IP's throttle (RateLimited). AccountDisabled
+    only after the right password. Records a security event either way.
+    Costs: the user row, one INSERT (event), one UPDATE (last_login), plus
+    one when the password hash is upgraded. Not atomic on purpose: a failed
+    login must still leave its event behind.
+    """
+    login = (login or "").strip()
+    login_ip_throttle(client_ip)
+    user = user_get_by_login(login) if login else None
+    normalised = phone_to_e164(login) or login.lower()
+    key = lockout_key(user=user, login=normalised)
+    try:
+        lockout_check(key)
+    except AccountLocked:
+        security_event_record(
+            Kind.LOGIN_LOCKED, user=user, login=normalised, client_ip=client_ip, user_agent=user_agent
+        )
+        raise
+    if user is not None and user.has_usable_password():
+        valid = user.check_password(password)
+        reason = "wrong_password"
+    else:
+        make_password(password)  # equal time for unknown and password-less accounts
+        valid = False
+        reason = "unknown_account" if user is None else "no_password"
+    if not valid:
+        locked = lockout_record_failure(key)
+        security_event_record(
+            Kind.LOGIN_FAILED,
+            user=user,
+            login=normalised,
+            client_ip=client_ip,
+            user_agent=user_agent,
+            reason=reason,
+            locked=locked,
+        )
+        raise InvalidCredentials()
+    if not user.is_active:
+        security_event_record(
+            Kind.LOGIN_FAILED,
+            user=user,
+            login=normalised,
+            client_ip=client_ip,
+            user_agent=user_agent,
+            reason="disabled",
+        )
+        raise AccountDisabled()
+    lockout_clear(key)
+    login_record_success(user, method="password", client_ip=client_ip, user_agent=user_agent)
+    return user
+
+
+def user_login_code(
+    *,
+    phone: str,
+    code: str | None = None,
+    verification_token: str | None = None,
+    client_ip: str = "",
+    user_agent: str = "",
+) -> User:
+    """The user owning ``phone``, verified by a ``login`` code or verification token.
+
+    Raises InvalidPhone, PhoneNotRegistered, AccountDisabled and the code
+    errors; a wrong code or a disabled account is recorded as a failed login.
+    """
+    e164 = phone_parse(phone)
+    user = User.objects.filter(phone=e164).first()
+    if user is None:
+        raise PhoneNotRegistered()
+    origin = {"user": user, "login": e164, "client_ip": client_ip, "user_agent": user_agent, "method": "code"}
+    try:
+        code_consume(phone=e164, purpose=Purpose.LOGIN, code=code, verification_token=verification_token)
+    except ServiceError as exc:
+        security_event_record(Kind.LOGIN_FAILED, reason=exc.code, **origin)
+        raise
+    if not user.is_active:
+        security_event_record(Kind.LOGIN_FAILED, reason="disabled", **origin)
+        raise AccountDisabled()
+    login_record_success(user, method="code", client_ip=client_ip, user_agent=user_agent)
+    return user
