@@ -8,7 +8,8 @@ register = template.Library()
 
 
 def _min_length() -> int:
-    for validator in settings.AUTH_PASSWORD_VALIDATORS:
+    validators: list[dict] = list(settings.AUTH_PASSWORD_VALIDATORS)  # type: ignore[arg-type]  # stubs: list[object]
+    for validator in validators:
         if validator["NAME"].endswith("MinimumLengthValidator"):
             return int(validator.get("OPTIONS", {}).get("min_length", 8))
     return 0
