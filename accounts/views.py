@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -31,10 +32,14 @@ from accounts.forms import (
     SignupForm,
     add_service_error,
 )
+from accounts.models import User
+from accounts.services.common import password_validate_new, username_clean
 from accounts.sessions import session_authenticated_at, session_login
 from config.errors import ServiceError
 from config.http import client_ip
 from smscodes.models import Purpose
+from smscodes.selectors import sms_phone_normalize, sms_resend_in
+from smscodes.services import sms_code_verify
 from smscodes.views import send_code_from_form
 
 # Never let a code or a password reach an error report.
@@ -69,14 +74,115 @@ def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kw
     "required" errors for the fields not filled in yet).
     """
     if "send_code" not in request.POST:
-        return form_class(request.POST, **form_kwargs), None
+        form = form_class(request.POST, **form_kwargs)
+        if request.POST.get("verification_token"):
+            # The code was right on an earlier submit (see _verify_code): not asked for again.
+            form.fields["code"].required = False
+        return form, None
     ok, message, resend_in = send_code_from_form(request, phone=request.POST.get("phone", ""), purpose=purpose)
-    kept = {name: value for name, value in request.POST.items() if name not in ("csrfmiddlewaretoken", "send_code")}
+    kept = {
+        name: value
+        for name, value in request.POST.items()
+        if name not in ("csrfmiddlewaretoken", "send_code", "verification_token")
+    }
     return form_class(initial=kept, **form_kwargs), {"ok": ok, "message": message, "resend_in": resend_in}
+
+
+def _add_errors(form, check, *, fields: dict[str, str] | None = None) -> None:
+    """Run one of the service's own checks and show its error on ``form`` instead of stopping."""
+    try:
+        check()
+    except ServiceError as exc:
+        add_service_error(form, exc, fields=fields)
+
+
+def _check_all(form, *, secret_field: str | None = None, username: bool = False) -> None:
+    """Every field's own rule in one pass, so a page shows every error at once.
+
+    The form checks what is required; here the service's checks of the number,
+    the new password and the username run too, whatever the others said (the
+    service runs them again when it acts — they are its rules, not the page's).
+    """
+    data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    phone = form.data.get("phone", "").strip()
+    if phone and "phone" not in form.errors:
+        _add_errors(form, lambda: sms_phone_normalize(phone))
+    if username and form.data.get("username") and "username" not in form.errors:
+        _add_errors(form, lambda: username_clean(form.data.get("username")))
+    password = data.get(secret_field) if secret_field else None
+    if password and secret_field not in form.errors:
+        candidate = User(username=data.get("username") or None, nickname=data.get("nickname") or "")
+        _add_errors(
+            form,
+            lambda: password_validate_new(password, user=candidate, field=secret_field),
+            fields={"password": secret_field},
+        )
+
+
+def _verify_code(request: HttpRequest, form, *, purpose: str) -> str:
+    """The verification token of this submit: from an earlier one, or by checking the code now.
+
+    Checking the code before the other fields are fixed is what lets one
+    submit report a wrong code next to a weak password. A right code becomes
+    a verification token (``sms_code_verify``) kept in the re-rendered form,
+    so the person fixes the other fields without a new code. "" when there is
+    no valid token (the error, if any, is on the code field).
+    """
+    token = request.POST.get("verification_token", "")
+    if token:
+        form.verification_token = token
+        return token
+    code = form.data.get("code", "").strip()
+    phone = form.data.get("phone", "").strip()
+    if not code or not phone or "phone" in form.errors or "code" in form.errors:
+        return ""
+    try:
+        form.verification_token = sms_code_verify(phone=phone, purpose=purpose, code=code).verification_token
+    except ServiceError as exc:
+        add_service_error(form, exc)
+        return ""
+    return form.verification_token
+
+
+def _send_code_state(request: HttpRequest, send_code: dict | None, *, purpose: str) -> dict | None:
+    """The send-code control after a submit that failed: the server's real remaining seconds.
+
+    Without this the button said "send code" again while the server still
+    refused for up to a minute. Without JavaScript the line under the number
+    says how long; with it the button counts down.
+    """
+    if send_code is not None or request.method != "POST":
+        return send_code
+    seconds = sms_resend_in(phone=request.POST.get("phone", ""), purpose=purpose)
+    if not seconds:
+        return None
+    message = ngettext(
+        "You can ask for another code in %(seconds)d second.",
+        "You can ask for another code in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
+    return {"ok": True, "message": message, "resend_in": seconds}
+
+
+def _focus_first_error(form) -> None:
+    """``autofocus`` on the first invalid field: the browser scrolls to it, even without JavaScript."""
+    if form is None or not form.is_bound:
+        return
+    for name, field in form.fields.items():
+        if name in form.errors:
+            field.widget.attrs["autofocus"] = True
+            return
+
+
+def _kept_token(form) -> str:
+    """The token to carry in the re-rendered form: only while the number it proves is unchanged and valid."""
+    token = getattr(form, "verification_token", "")
+    return "" if "phone" in form.errors or "code" in form.errors else token
 
 
 def _render(request, template: str, context: dict) -> HttpResponse:
     context.setdefault("next", _next_url(request))
+    _focus_first_error(context.get("form"))
     return render(request, template, context)
 
 
@@ -91,12 +197,16 @@ def signup(request: HttpRequest) -> HttpResponse:
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, SignupForm, purpose=Purpose.REGISTER)
-        if send_code is None and form.is_valid():
+        if send_code is None:
+            form.is_valid()
+            _check_all(form, secret_field="password", username=True)  # noqa: S106 - a field name
+            token = _verify_code(request, form, purpose=Purpose.REGISTER)
+        if send_code is None and not form.errors:
             data = form.cleaned_data
             try:
                 user = services.user_register(
                     phone=data["phone"],
-                    code=data["code"],
+                    verification_token=token,
                     password=data["password"] or None,
                     username=data["username"] or None,
                     nickname=data["nickname"],
@@ -110,7 +220,10 @@ def signup(request: HttpRequest) -> HttpResponse:
                 return _redirect_after_login(request)
     else:
         form = SignupForm()
-    return _render(request, "accounts/signup.html", {"form": form, "send_code": send_code})
+    send_code = _send_code_state(request, send_code, purpose=Purpose.REGISTER)
+    return _render(
+        request, "accounts/signup.html", {"form": form, "send_code": send_code, "verification_token": _kept_token(form)}
+    )
 
 
 @_sensitive
@@ -123,9 +236,12 @@ def login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if method == "code":
             form, send_code = _code_form_post(request, LoginCodeForm, purpose=Purpose.LOGIN)
+            if send_code is None:
+                form.is_valid()
+                _check_all(form)
         else:
             form = LoginPasswordForm(request.POST)
-        if send_code is None and form.is_valid():
+        if send_code is None and form.is_valid() and not form.errors:
             data = form.cleaned_data
             try:
                 if method == "code":
@@ -139,9 +255,24 @@ def login(request: HttpRequest) -> HttpResponse:
             else:
                 session_login(request, user)
                 return _redirect_after_login(request)
+        if method == "code":
+            send_code = _send_code_state(request, send_code, purpose=Purpose.LOGIN)
     else:
         form = LoginCodeForm() if method == "code" else LoginPasswordForm()
-    return _render(request, "accounts/login.html", {"form": form, "method": method, "send_code": send_code})
+    # Both tabs' forms: the tab control switches between them without a reload.
+    password_form = form if method == "password" else LoginPasswordForm()
+    code_form = form if method == "code" else LoginCodeForm()
+    return _render(
+        request,
+        "accounts/login.html",
+        {
+            "form": form,
+            "password_form": password_form,
+            "code_form": code_form,
+            "method": method,
+            "send_code": send_code,
+        },
+    )
 
 
 @require_POST
@@ -159,11 +290,15 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, PasswordResetForm, purpose=Purpose.RESET_PASSWORD)
-        if send_code is None and form.is_valid():
+        if send_code is None:
+            form.is_valid()
+            _check_all(form, secret_field="new_password")  # noqa: S106 - a field name
+            token = _verify_code(request, form, purpose=Purpose.RESET_PASSWORD)
+        if send_code is None and not form.errors:
             data = form.cleaned_data
             try:
                 user = services.user_password_reset(
-                    phone=data["phone"], code=data["code"], new_password=data["new_password"], **_origin(request)
+                    phone=data["phone"], verification_token=token, new_password=data["new_password"], **_origin(request)
                 )
             except ServiceError as exc:
                 add_service_error(form, exc, fields={"password": "new_password"})
@@ -174,7 +309,12 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 return _redirect_after_login(request)
     else:
         form = PasswordResetForm()
-    return _render(request, "accounts/password_reset.html", {"form": form, "send_code": send_code})
+    send_code = _send_code_state(request, send_code, purpose=Purpose.RESET_PASSWORD)
+    return _render(
+        request,
+        "accounts/password_reset.html",
+        {"form": form, "send_code": send_code, "verification_token": _kept_token(form)},
+    )
 
 
 # --- The account ---------------------------------------------------------------------------
@@ -242,13 +382,17 @@ def phone_change(request: HttpRequest) -> HttpResponse:
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, PhoneChangeForm, purpose=Purpose.CHANGE_PHONE, user=user)
-        if send_code is None and form.is_valid():
+        if send_code is None:
+            form.is_valid()
+            _check_all(form)
+            token = _verify_code(request, form, purpose=Purpose.CHANGE_PHONE)
+        if send_code is None and not form.errors:
             data = form.cleaned_data
             try:
                 services.user_phone_change(
                     user=user,
                     phone=data["phone"],
-                    code=data["code"],
+                    verification_token=token,
                     password=data.get("password") or None,
                     authenticated_at=session_authenticated_at(request),
                     **_origin(request),
@@ -260,4 +404,9 @@ def phone_change(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:account")
     else:
         form = PhoneChangeForm(user=user)
-    return _render(request, "accounts/phone_change.html", {"form": form, "send_code": send_code})
+    send_code = _send_code_state(request, send_code, purpose=Purpose.CHANGE_PHONE)
+    return _render(
+        request,
+        "accounts/phone_change.html",
+        {"form": form, "send_code": send_code, "verification_token": _kept_token(form)},
+    )

@@ -5,7 +5,7 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
 from accounts.models import User
-from tests.accounts.test_pages_auth import field_errors, form_errors, send_code, wrong, zh
+from tests.accounts.test_pages_auth import field_errors, form_errors, send_code, verification_token_in, wrong, zh
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +202,9 @@ def test_phone_change_long_after_logging_in_needs_the_password(client, user):
     user.refresh_from_db()
     assert str(user.phone) != NEW_PHONE
 
-    accepted = client.post(PHONE_CHANGE, {"phone": NEW_PHONE, "code": code, "password": PASSWORD})
+    # The right code became a verification token the page carries: it is not asked for again.
+    token = verification_token_in(refused)
+    accepted = client.post(PHONE_CHANGE, {"phone": NEW_PHONE, "verification_token": token, "password": PASSWORD})
     assert accepted.status_code == 302
     user.refresh_from_db()
     assert str(user.phone) == NEW_PHONE

@@ -21,28 +21,28 @@ def _signup_errors(page):
     page.fill("#id_code", "12")
     page.fill("#id_password", "123")
     with page.expect_navigation():
-        page.get_by_test_id("submit").click()
+        page.locator("main [data-testid=submit]:visible").click()
 
 
 def _login_errors(page):
     page.fill("#id_login", "nobody_here")
     page.fill("#id_password", "wrong-Passw0rd")
     with page.expect_navigation():
-        page.get_by_test_id("submit").click()
+        page.locator("main [data-testid=submit]:visible").click()
 
 
 def _profile_errors(page):
     page.fill("#id_email", "not-an-email")
     page.fill("#id_username", "!")
     with page.expect_navigation():
-        page.get_by_test_id("submit").click()
+        page.locator("main [data-testid=submit]:visible").click()
 
 
 def _password_change_errors(page):
     page.fill("#id_old_password", "wrong-Passw0rd")
     page.fill("#id_new_password", "123")
     with page.expect_navigation():
-        page.get_by_test_id("submit").click()
+        page.locator("main [data-testid=submit]:visible").click()
 
 
 def _open_menu(page):
@@ -54,7 +54,7 @@ def _csrf_failure(page):
     page.fill("#id_password", "wrong-Passw0rd")
     page.context.clear_cookies(name=settings.CSRF_COOKIE_NAME)  # the post is refused
     with page.expect_navigation():
-        page.get_by_test_id("submit").click()
+        page.locator("main [data-testid=submit]:visible").click()
     assert page.get_by_test_id("csrf-back").is_visible()
 
 
