@@ -204,21 +204,22 @@
   }
 
   // --- An agreement that gates the send-code button ------------------------------------------------------
+  // Delegated, so a checkbox added later (or by another template) gates too.
+  function gate(box) {
+    var form = box.form;
+    if (!form) return;
+    each("button[data-sms-send]", function (button) {
+      // The countdown owns "disabled" while it runs (data-counting); the gate only adds its own flag.
+      if (box.checked) button.removeAttribute("data-gated");
+      else button.setAttribute("data-gated", "");
+      button.disabled = !box.checked || button.hasAttribute("data-counting");
+    }, form);
+  }
   function gates() {
-    function update(box) {
-      var form = box.form;
-      if (!form) return;
-      each("button[data-sms-send]", function (button) {
-        // The countdown owns "disabled" while it runs; the gate only adds its own flag.
-        if (box.checked) button.removeAttribute("data-gated");
-        else button.setAttribute("data-gated", "");
-        button.disabled = !box.checked || button.hasAttribute("data-counting");
-      }, form);
-    }
-    each("input[type=checkbox][data-gates-send-code]", function (box) {
-      box.addEventListener("change", function () { update(box); });
-      update(box);
+    document.addEventListener("change", function (event) {
+      if (event.target.matches && event.target.matches("input[type=checkbox][data-gates-send-code]")) gate(event.target);
     });
+    each("input[type=checkbox][data-gates-send-code]", gate);
   }
 
   function start() {

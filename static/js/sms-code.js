@@ -99,8 +99,13 @@
         }
         var fields = body.fields || {};
         var message = (fields.phone && fields.phone[0]) || (fields.purpose && fields.purpose[0]) || body.message;
-        show(button, message, false);
         if (body.code === "sms_cooldown" && body.retry_after) countdown(button, body.retry_after);
+        else if (body.retry_after) {
+          // A cap (per number, per network, per day): say when, not just "later".
+          var minutes = Math.max(1, Math.ceil(body.retry_after / 60));
+          message = format(button.getAttribute("data-retry-label"), { minutes: minutes });
+        }
+        show(button, message, false);
       })
       .catch(function () {
         button.disabled = button.hasAttribute("data-gated");
