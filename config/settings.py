@@ -364,7 +364,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'none'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *_MEDIA_ORIGIN],
+        # blob: shows a picked avatar before it is uploaded.
+        "img-src": ["'self'", "data:", "blob:", *_MEDIA_ORIGIN],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "form-action": ["'self'"],

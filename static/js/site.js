@@ -222,7 +222,36 @@
     each("input[type=checkbox][data-gates-send-code]", gate);
   }
 
+  // --- Avatar: pick a file and it uploads, shown at once -------------------------------------------
+  function avatarAutoUpload() {
+    each("form[data-auto-upload]", function (form) {
+      var input = form.querySelector("input[type=file]");
+      var submit = form.querySelector("button[type=submit]");
+      if (!input || !form.requestSubmit) return;
+      if (submit) submit.hidden = true;
+      input.addEventListener("change", function () {
+        var file = input.files && input.files[0];
+        if (!file) return;
+        var block = form.closest("[data-testid=avatar-block]") || document;
+        var shown = block.querySelector(".avatar-image");
+        if (shown && window.URL && URL.createObjectURL) {
+          var preview = document.createElement("img");
+          preview.className = "avatar-image preview";
+          preview.alt = "";
+          preview.width = 96;
+          preview.height = 96;
+          preview.src = URL.createObjectURL(file); // the policy allows blob: images for this
+          preview.setAttribute("data-testid", "avatar-preview");
+          shown.replaceWith(preview);
+        }
+        if (submit) { submit.hidden = false; submit.setAttribute("aria-busy", "true"); }
+        form.requestSubmit(submit || undefined);
+      });
+    });
+  }
+
   function start() {
+    avatarAutoUpload();
     passwordToggles();
     codeCells();
     tabs();

@@ -21,7 +21,7 @@ EXPECTED = {
     "default-src": "'none'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": "'self' data:",
+    "img-src": "'self' data: blob:",
     "font-src": "'self'",
     "connect-src": "'self'",
     "form-action": "'self'",
