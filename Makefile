@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := .make
 
-.PHONY: run test setup setup-dev lint typecheck layering check format messages migrate clean
+.PHONY: run test setup setup-dev lint typecheck layering check audit format messages migrate clean
 
 # Reinstall only when a requirements file changed (the stamp is older).
 $(BIN)/python:
@@ -55,6 +55,11 @@ layering: $(STAMP)/dev
 
 # Everything `make test` checks before the tests (also what pre-commit runs).
 check: lint typecheck layering
+
+# Known advisories for the exact pins (PyPI's advisory data: needs a network).
+# Every runtime package is pinned, so nothing is resolved or installed.
+audit: $(STAMP)/dev
+	$(BIN)/pip-audit --progress-spinner off --no-deps --disable-pip -r requirements.txt -r requirements-sms.txt
 
 format: $(STAMP)/dev
 	$(BIN)/ruff format .

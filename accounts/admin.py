@@ -7,10 +7,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_security import SecurityEventAdminMixin
-from accounts.avatars import avatar_remove
 from accounts.models import User
 from accounts.selectors import user_search_q
 from accounts.services import user_delete, user_set_role
+from accounts.services.avatar import avatar_remove
 
 
 class PhoneOrUsernameRequired:
@@ -43,7 +43,7 @@ class UserChangeForm(PhoneOrUsernameRequired, DjangoUserChangeForm):
             "email",
             "job",
             "company",
-            # No "avatar": avatars change only through accounts.avatars (validated, re-encoded).
+            # No "avatar": avatars change only through accounts.services.avatar (validated, re-encoded).
             "role",
             "is_active",
             "is_staff",

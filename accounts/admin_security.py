@@ -6,8 +6,6 @@ class. Every change goes through a service (``user_unlock``,
 admin history too.
 """
 
-import time
-
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
@@ -19,19 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SecurityEvent
 from accounts.services import user_deactivate, user_revoke_all_sessions, user_unlock
-from accounts.sessions import SESSION_AUTH_TIME_KEY
+from accounts.sessions import session_keep_after_revocation
 from config.admin import ReadOnlyAdminMixin
-from config.http import client_ip
+from config.origin import Origin
 
 INLINE_EVENTS = 50
-
-
-def _caller(request) -> dict:
-    return {
-        "actor": request.user,
-        "client_ip": client_ip(request),
-        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
-    }
 
 
 class SecurityEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -137,7 +127,7 @@ class SecurityEventAdminMixin:
         user = self._change_target(request, object_id)
         if user is None:
             return HttpResponseNotAllowed(["POST"])
-        user_unlock(user=user, **_caller(request))
+        user_unlock(user=user, origin=Origin.from_request(request))
         self.log_change(request, user, str(_("Unlocked login")))
         self.message_user(request, _("Login unlocked for %(user)s.") % {"user": user}, messages.SUCCESS)
         return redirect("admin:accounts_user_change", user.pk)
@@ -146,7 +136,7 @@ class SecurityEventAdminMixin:
         user = self._change_target(request, object_id)
         if user is None:
             return HttpResponseNotAllowed(["POST"])
-        user_revoke_all_sessions(user=user, **_caller(request))
+        user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
         self.log_change(request, user, str(_("Revoked all sessions")))
         self.message_user(request, _("Every session of %(user)s has ended.") % {"user": user}, messages.SUCCESS)
         return redirect("admin:accounts_user_change", user.pk)
@@ -156,7 +146,7 @@ class SecurityEventAdminMixin:
     @admin.action(description=_("Unlock login"), permissions=["change"])
     def unlock_logins(self, request, queryset):
         for user in queryset:
-            user_unlock(user=user, **_caller(request))
+            user_unlock(user=user, origin=Origin.from_request(request))
             self.log_change(request, user, str(_("Unlocked login")))
         self.message_user(
             request, _("Login unlocked for %(count)d users.") % {"count": len(queryset)}, messages.SUCCESS
@@ -165,7 +155,7 @@ class SecurityEventAdminMixin:
     @admin.action(description=_("Revoke all sessions"), permissions=["change"])
     def revoke_all_sessions(self, request, queryset):
         for user in queryset:
-            user_revoke_all_sessions(user=user, **_caller(request))
+            user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
             self.log_change(request, user, str(_("Revoked all sessions")))
         self.message_user(
             request, _("Every session of %(count)d users has ended.") % {"count": len(queryset)}, messages.SUCCESS
@@ -179,13 +169,13 @@ class SecurityEventAdminMixin:
         # by themselves (their hash follows the password); JWTs would not.
         if request.method == "POST" and response.status_code == 302:
             user = self.get_object(request, id)
-            user_revoke_all_sessions(user=user, **_caller(request))
+            user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
             if user.pk == request.user.pk:  # Django keeps this session on purpose: so do we
-                request.session[SESSION_AUTH_TIME_KEY] = time.time()
+                session_keep_after_revocation(request)
         return response
 
     def save_model(self, request, obj, form, change):
         deactivating = change and "is_active" in form.changed_data and not obj.is_active
         super().save_model(request, obj, form, change)
         if deactivating:
-            user_deactivate(user=obj, **_caller(request))
+            user_deactivate(user=obj, origin=Origin.from_request(request))

@@ -1,22 +1,41 @@
-"""API views of API.md's "Auth" and "The current user" (avatar routes: accounts.avatar_urls).
+"""API views of docs/API.md's "Auth", "The current user" and the send-code endpoint.
 
 Thin: parse with an input serializer, call one service, render. Every call
 that logs someone in answers a Session ``{"user": User, "tokens": Tokens}``.
+The caller (``Origin``) and when they last authenticated
+(``accounts.recent_auth``) are read from the request here and handed to the
+services, which decide.
 """
 
 import datetime
 import time
+from typing import Any
 
 from django.contrib.auth import logout as django_logout
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.authentication import authenticated_user
+from accounts.errors import (
+    AccountDisabled,
+    AccountLocked,
+    FileTooLarge,
+    InvalidCredentials,
+    PasswordIncorrect,
+    PhoneNotRegistered,
+    PhoneTaken,
+    UnsupportedImage,
+    UsernameTaken,
+)
+from accounts.models import User
+from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
 from accounts.serializers import (
-    ErrorSerializer,
     LoginCodeInputSerializer,
     LoginInputSerializer,
     LogoutInputSerializer,
@@ -26,35 +45,40 @@ from accounts.serializers import (
     PhoneChangeInputSerializer,
     RegisterInputSerializer,
     SessionSerializer,
+    SmsCodeSendInputSerializer,
+    SmsCodeSendOutputSerializer,
     TokenRefreshInputSerializer,
     TokensSerializer,
     TokenVerifyInputSerializer,
     TokenVerifyOutputSerializer,
     UserSerializer,
 )
-from accounts.sessions import session_authenticated_at
+from accounts.services.avatar import avatar_remove, avatar_set
 from accounts.tokens import token_refresh, token_verify, tokens_issue
-from config.http import client_ip
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-CODE_ERRORS = (
-    "code_invalid, code_attempts_exceeded, verification_token_invalid, invalid_phone, phone_region_not_allowed"
+from accounts.upload import check_upload, limit_upload
+from config.errors import InvalidInput, NotAuthenticated, RateLimited, TokenInvalid
+from config.openapi import error_responses
+from config.origin import Origin
+from config.ratelimit import IPRateThrottle
+from smscodes.errors import (
+    CodeAttemptsExceeded,
+    CodeInvalid,
+    InvalidPhone,
+    PhoneRegionNotAllowed,
+    SmsCooldown,
+    SmsLimitExceeded,
+    SmsSendFailed,
+    VerificationTokenInvalid,
 )
-AUTH_ERRORS = {
-    401: _error("not_authenticated, token_invalid"),
-    403: _error("account_disabled"),
-}
+
+# What every endpoint that takes a code or a verification token may answer.
+CODE_ERRORS = (CodeInvalid, CodeAttemptsExceeded, VerificationTokenInvalid, InvalidPhone, PhoneRegionNotAllowed)
+AUTH_ERRORS = (NotAuthenticated, TokenInvalid, AccountDisabled)
 
 
-def _caller(request) -> dict:
-    return {"client_ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")}
-
-
-def _session(request, user, *, auth_time: float | None = None, status_code: int = status.HTTP_200_OK) -> Response:
+def _session(
+    request: Request, user: User, *, auth_time: float | None = None, status_code: int = status.HTTP_200_OK
+) -> Response:
     body = {
         "user": UserSerializer(user, context={"request": request}).data,
         "tokens": tokens_issue(user, auth_time=auth_time),
@@ -62,24 +86,15 @@ def _session(request, user, *, auth_time: float | None = None, status_code: int 
     return Response(body, status=status_code)
 
 
-def _datetime(timestamp: float | None) -> datetime.datetime | None:
-    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC) if timestamp is not None else None
-
-
-def _auth_time(request) -> float | None:
-    """When the caller last proved who they are: the JWT's claim, or the session's login."""
-    token = request.auth
-    if token is not None and hasattr(token, "get"):
-        value = token.get("auth_time")
-        return float(value) if value is not None else None
-    when = session_authenticated_at(request._request)
-    return when.timestamp() if when else None
+def _timestamp(when: datetime.datetime | None) -> float:
+    # No known authentication time: as old as can be, never "just now".
+    return when.timestamp() if when is not None else 0.0
 
 
 class _AnonymousApi(APIView):
     # No session authentication, hence no CSRF check: these are called
     # before anyone is logged in, by apps that hold no cookie.
-    authentication_classes: list = []
+    authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
 
@@ -93,14 +108,13 @@ class RegisterApi(_AnonymousApi):
         request=RegisterInputSerializer,
         responses={
             201: SessionSerializer,
-            400: _error(f"validation_error, {CODE_ERRORS}"),
-            409: _error("phone_taken, username_taken"),
+            **error_responses(InvalidInput, *CODE_ERRORS, PhoneTaken, UsernameTaken),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data, **_caller(request))
+        user = services.user_register(**data.validated_data, origin=Origin.from_request(request))
         return _session(request, user, auth_time=time.time(), status_code=status.HTTP_201_CREATED)
 
 
@@ -113,16 +127,20 @@ class LoginApi(_AnonymousApi):
         request=LoginInputSerializer,
         responses={
             200: SessionSerializer,
-            400: _error("validation_error"),
-            401: _error("invalid_credentials (never says which part was wrong)"),
-            403: _error("account_disabled"),
-            429: _error("account_locked (retry_after), rate_limited (per client IP)"),
+            **error_responses(
+                InvalidInput,
+                InvalidCredentials,
+                AccountDisabled,
+                AccountLocked,
+                RateLimited,
+                notes={"invalid_credentials": "never says which part was wrong", "rate_limited": "per client IP"},
+            ),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login_password(**data.validated_data, **_caller(request))
+        user = services.user_login_password(**data.validated_data, origin=Origin.from_request(request))
         return _session(request, user, auth_time=time.time())
 
 
@@ -134,15 +152,13 @@ class LoginCodeApi(_AnonymousApi):
         request=LoginCodeInputSerializer,
         responses={
             200: SessionSerializer,
-            400: _error(f"validation_error, {CODE_ERRORS}"),
-            403: _error("account_disabled"),
-            404: _error("phone_not_registered"),
+            **error_responses(InvalidInput, *CODE_ERRORS, AccountDisabled, PhoneNotRegistered),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = LoginCodeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login_code(**data.validated_data, **_caller(request))
+        user = services.user_login_code(**data.validated_data, origin=Origin.from_request(request))
         return _session(request, user, auth_time=time.time())
 
 
@@ -153,9 +169,9 @@ class TokenRefreshApi(_AnonymousApi):
         summary="Rotate a refresh token",
         description="New Tokens; the refresh token sent is blacklisted and refused from now on.",
         request=TokenRefreshInputSerializer,
-        responses={200: TokensSerializer, 400: _error("validation_error"), **AUTH_ERRORS},
+        responses={200: TokensSerializer, **error_responses(InvalidInput, *AUTH_ERRORS)},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = TokenRefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(token_refresh(refresh=data.validated_data["refresh"]))
@@ -170,11 +186,10 @@ class TokenVerifyApi(_AnonymousApi):
         request=TokenVerifyInputSerializer,
         responses={
             200: TokenVerifyOutputSerializer,
-            400: _error("validation_error"),
-            401: _error("token_invalid"),
+            **error_responses(InvalidInput, TokenInvalid),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = TokenVerifyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = token_verify(token=data.validated_data["token"])
@@ -191,19 +206,19 @@ class LogoutApi(APIView):
         description="The access token used for this call and the refresh token sent are refused from now on; "
         "with `all_devices: true`, every token and browser session of the user.",
         request=LogoutInputSerializer,
-        responses={204: None, 400: _error("validation_error"), **AUTH_ERRORS},
+        responses={204: None, **error_responses(InvalidInput, *AUTH_ERRORS)},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = LogoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token = request.auth
+        token: Any = request.auth  # an AccessToken from JWTAuthentication, or None (session)
         services.user_logout(
-            user=request.user,
+            user=authenticated_user(request),
             refresh=data.validated_data.get("refresh") or None,
             access_jti=token.get("jti") if token is not None else None,
             access_exp=token.get("exp") if token is not None else None,
             all_devices=data.validated_data["all_devices"],
-            **_caller(request),
+            origin=Origin.from_request(request),
         )
         if token is None:  # authenticated by the browser session: end it too
             django_logout(request._request)
@@ -219,15 +234,19 @@ class PasswordResetApi(_AnonymousApi):
         request=PasswordResetInputSerializer,
         responses={
             200: SessionSerializer,
-            400: _error(f"validation_error (weak new_password), {CODE_ERRORS}"),
-            403: _error("account_disabled"),
-            404: _error("phone_not_registered"),
+            **error_responses(
+                InvalidInput,
+                *CODE_ERRORS,
+                AccountDisabled,
+                PhoneNotRegistered,
+                notes={"validation_error": "weak new_password"},
+            ),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = PasswordResetInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_password_reset(**data.validated_data, **_caller(request))
+        user = services.user_password_reset(**data.validated_data, origin=Origin.from_request(request))
         return _session(request, user, auth_time=time.time())
 
 
@@ -243,30 +262,38 @@ class PasswordChangeApi(APIView):
         request=PasswordChangeInputSerializer,
         responses={
             200: SessionSerializer,
-            400: _error("validation_error (old_password wrong or missing, new_password weak)"),
-            429: _error("account_locked (too many wrong old passwords)"),
-            **AUTH_ERRORS,
+            **error_responses(
+                InvalidInput,
+                PasswordIncorrect,
+                AccountLocked,
+                *AUTH_ERRORS,
+                notes={"validation_error": "old_password missing, new_password weak"},
+            ),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        had_password = request.user.has_usable_password()
+        had_password = authenticated_user(request).has_usable_password()
+        authenticated_at = auth_time_after_password_change(
+            proved_old_password=had_password, previous=request_authenticated_at(request)
+        )
         user = services.user_password_change(
-            user=request.user,
+            user=authenticated_user(request),
             new_password=data.validated_data["new_password"],
             old_password=data.validated_data.get("old_password") or None,
-            **_caller(request),
+            origin=Origin.from_request(request),
         )
-        # Giving the old password is a fresh authentication; otherwise keep the old one.
-        return _session(request, user, auth_time=time.time() if had_password else _auth_time(request))
+        return _session(request, user, auth_time=_timestamp(authenticated_at))
 
 
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="me_retrieve", tags=["me"], responses={200: UserSerializer, **AUTH_ERRORS})
-    def get(self, request):
+    @extend_schema(
+        operation_id="me_retrieve", tags=["me"], responses={200: UserSerializer, **error_responses(*AUTH_ERRORS)}
+    )
+    def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user, context={"request": request}).data)
 
     @extend_schema(
@@ -278,15 +305,17 @@ class MeApi(APIView):
         request=MeUpdateInputSerializer,
         responses={
             200: UserSerializer,
-            400: _error("validation_error"),
-            409: _error("username_taken"),
-            **AUTH_ERRORS,
+            **error_responses(InvalidInput, UsernameTaken, *AUTH_ERRORS),
         },
     )
-    def patch(self, request):
+    def patch(self, request: Request) -> Response:
         data = MeUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.user_profile_update(user=request.user, data=dict(data.validated_data))
+        # Other fields of the User object are passed on as sent: the service refuses them by name.
+        sent: Any = request.data
+        others = {name: sent[name] for name in UserSerializer.Meta.fields if name in sent}
+        changes = {**others, **data.validated_data}
+        user = services.user_profile_update(user=authenticated_user(request), data=changes)
         return Response(UserSerializer(user, context={"request": request}).data)
 
 
@@ -303,20 +332,110 @@ class MePhoneApi(APIView):
         request=PhoneChangeInputSerializer,
         responses={
             200: UserSerializer,
-            400: _error(f"validation_error, {CODE_ERRORS}"),
-            409: _error("phone_taken"),
-            429: _error("account_locked (too many wrong passwords)"),
-            **AUTH_ERRORS,
+            **error_responses(InvalidInput, *CODE_ERRORS, PasswordIncorrect, PhoneTaken, AccountLocked, *AUTH_ERRORS),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = PhoneChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        auth_time = _auth_time(request)
         user = services.user_phone_change(
-            user=request.user,
+            user=authenticated_user(request),
             **data.validated_data,
-            authenticated_at=_datetime(auth_time),
-            **_caller(request),
+            authenticated_at=request_authenticated_at(request),
+            origin=Origin.from_request(request),
         )
         return Response(UserSerializer(user, context={"request": request}).data)
+
+
+class SmsCodeSendApi(_AnonymousApi):
+    """Send a verification code by SMS. The code is never in the response."""
+
+    # Per IP, on top of the SMS limits: those count codes sent, this also
+    # counts answers such as phone_taken that would let a script map which
+    # numbers have accounts.
+    throttle_classes = [IPRateThrottle]
+    throttle_scope = "sms_send"
+
+    @extend_schema(
+        operation_id="sms_code_send",
+        tags=["sms"],
+        request=SmsCodeSendInputSerializer,
+        responses={
+            200: SmsCodeSendOutputSerializer,
+            **error_responses(
+                InvalidInput,
+                InvalidPhone,
+                PhoneRegionNotAllowed,
+                PhoneNotRegistered,
+                PhoneTaken,
+                SmsCooldown,
+                SmsLimitExceeded,
+                RateLimited,
+                SmsSendFailed,
+                notes={
+                    "phone_not_registered": "login, reset_password",
+                    "phone_taken": "register, change_phone",
+                    "sms_send_failed": "nothing counted against the limits",
+                },
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = SmsCodeSendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = services.phone_code_send(**data.validated_data, origin=Origin.from_request(request))
+        return Response(SmsCodeSendOutputSerializer(sent).data)
+
+
+# --- Avatar (docs/API.md, "The current user") -------------------------------------------
+
+
+class AvatarApi(APIView):
+    """``PUT/DELETE /api/v1/me/avatar/``: size gates from ``accounts.upload``, then one avatar service."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        avatar = serializers.FileField(allow_empty_file=False, use_url=False)
+
+    @extend_schema(
+        operation_id="me_avatar_set",
+        summary="Set the avatar",
+        tags=["me"],
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            200: UserSerializer,
+            **error_responses(
+                InvalidInput,
+                FileTooLarge,
+                UnsupportedImage,
+                RateLimited,
+                *AUTH_ERRORS,
+                notes={
+                    "validation_error": "corrupt image, too many pixels, too small",
+                    "file_too_large": "larger than AVATAR_MAX_BYTES",
+                    "unsupported_media_type": "not JPEG, PNG, WebP or GIF content",
+                    "rate_limited": "too many uploads (THROTTLE_AVATAR_UPLOAD, default 10/m)",
+                },
+            ),
+        },
+    )
+    def put(self, request: Request) -> Response:
+        # Before request.data: the body must not be read when it is too big.
+        handler = limit_upload(request._request)
+        serializer = self.InputSerializer(data=request.data)
+        check_upload(handler)
+        serializer.is_valid(raise_exception=True)
+        user = avatar_set(user=authenticated_user(request), file=serializer.validated_data["avatar"])
+        return Response(UserSerializer(user, context={"request": request}).data)
+
+    # Only an upload costs CPU: removing an avatar is never refused.
+    @extend_schema(
+        operation_id="me_avatar_remove",
+        summary="Remove the avatar",
+        tags=["me"],
+        responses={204: None, **error_responses(*AUTH_ERRORS)},
+    )
+    def delete(self, request: Request) -> Response:
+        avatar_remove(user=authenticated_user(request))
+        return Response(status=204)

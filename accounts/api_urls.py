@@ -1,4 +1,4 @@
-"""/api/v1/ routes of API.md's "Auth" and "The current user" (avatar: accounts.avatar_urls)."""
+"""/api/v1/ routes of docs/API.md's "Auth", "The current user" and sending SMS codes."""
 
 from django.urls import path
 
@@ -15,4 +15,6 @@ urlpatterns = [
     path("auth/password/change/", api.PasswordChangeApi.as_view(), name="api-auth-password-change"),
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("me/phone/", api.MePhoneApi.as_view(), name="api-me-phone"),
+    path("me/avatar/", api.AvatarApi.as_view(), name="api-me-avatar"),
+    path("sms/codes/", api.SmsCodeSendApi.as_view(), name="sms-code-send"),
 ]

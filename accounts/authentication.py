@@ -1,11 +1,25 @@
-from django.utils.translation import gettext_lazy as _
+from typing import Any
+
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
+from accounts.errors import AccountDisabled
+from accounts.models import User
 from accounts.tokens import access_is_denied, token_issued_before_revocation
+from config.errors import NotAuthenticated
+
+
+class AccountDisabledFailure(AuthenticationFailed):
+    """DRF's authentication failure, rendered as our ``AccountDisabled`` (403 account_disabled).
+
+    DRF only handles its own exception types during authentication, so the
+    domain error rides along in ``service_error`` for the exception handler.
+    """
+
+    service_error = AccountDisabled()
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
@@ -30,8 +44,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
         if user is None or token_issued_before_revocation(validated_token.payload, user):
             raise InvalidToken()
         if not user.is_active:
-            # Rendered as 403 account_disabled by the API exception handler.
-            raise AuthenticationFailed(_("This account is disabled."), code="user_inactive")
+            raise AccountDisabledFailure(AccountDisabled.default_message, code="user_inactive")
         return user
 
 
@@ -40,3 +53,11 @@ class JWTScheme(SimpleJWTScheme):
 
     target_class = "accounts.authentication.JWTAuthentication"
     name = "jwtAuth"
+
+
+def authenticated_user(request: Any) -> User:
+    """The signed-in ``User`` of a request that ``IsAuthenticated`` / ``login_required`` let through."""
+    user = request.user
+    if not isinstance(user, User):  # a door without the permission check: a bug, never a 500 to hide
+        raise NotAuthenticated()
+    return user

@@ -1,6 +1,10 @@
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import InvalidInput, ServiceError
+from config.errors import FileTooLarge as FileTooLarge  # generic errors the account flows raise too
+from config.errors import InvalidInput, ServiceError, UnsupportedMediaType
+from config.errors import TokenInvalid as TokenInvalid
 
 
 class PhoneTaken(ServiceError):
@@ -46,12 +50,6 @@ class AccountDisabled(ServiceError):
     default_message = _("This account is disabled.")
 
 
-class TokenInvalid(ServiceError):
-    status = 401
-    code = "token_invalid"
-    default_message = _("The token is invalid, expired or revoked.")
-
-
 class PasswordIncorrect(InvalidInput):
     """The current password given to confirm a change is wrong (a field error of the form)."""
 
@@ -65,13 +63,12 @@ class RecentLoginRequired(InvalidInput):
     default_message = _("For your security, log in again or enter your current password to change the phone number.")
 
 
-class FileTooLarge(ServiceError):
-    status = 413
-    code = "file_too_large"
-    default_message = _("The file is too large.")
+class UnsupportedImage(UnsupportedMediaType):
+    """An avatar whose content is not one of the image types we decode."""
 
-
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    code = "unsupported_media_type"
     default_message = _("Upload a JPEG, PNG, WebP or GIF image.")
+
+
+def file_too_large(max_bytes: int) -> FileTooLarge:
+    """FileTooLarge saying the limit ("The file is too large: at most 5.0 MB.")."""
+    return FileTooLarge(gettext("The file is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)})

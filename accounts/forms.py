@@ -2,57 +2,16 @@
 
 They only parse what a person typed; every rule (phone format, code, password
 strength, uniqueness, lockout…) is the service's, which raises a
-``ServiceError``. ``add_service_error`` puts that error next to the field it
-is about, in the active language.
+``ServiceError``. ``config.forms.form_add_service_error`` puts that error
+next to the field it is about, in the active language.
 """
 
-import math
-
 from django import forms
-from django.conf import settings
-from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
+from accounts import conf
 from accounts.models import Gender
-
-# Service error code (or the service's field name) -> the form field it is
-# about. Codes missing here, and fields a form does not have, become
-# non-field errors at the top of the form.
-ERROR_FIELDS = {
-    "verification_token": "code",
-    "code_invalid": "code",
-    "code_attempts_exceeded": "code",
-    "verification_token_invalid": "code",
-    "invalid_phone": "phone",
-    "phone_region_not_allowed": "phone",
-    "phone_taken": "phone",
-    "phone_not_registered": "phone",
-    "username_taken": "username",
-}
-
-
-def add_service_error(form: forms.Form, exc, *, fields: dict[str, str] | None = None) -> None:
-    """Show ``exc`` (a ServiceError) on ``form``, next to the field it concerns.
-
-    ``fields`` maps the service's field names or error codes to this form's
-    field names where they differ (``{"password": "new_password"}``,
-    ``{"invalid_credentials": "old_password"}``).
-    """
-    names = {**ERROR_FIELDS, **(fields or {})}
-    if exc.fields:
-        # A validation error naming its fields: each message goes to its field.
-        for name, messages in exc.fields.items():
-            target = names.get(name, name)
-            form.add_error(target if target in form.fields else None, [str(m) for m in messages])
-        return
-    message = str(exc.message)
-    if exc.retry_after:  # a lockout or throttle: say when to try again
-        minutes = max(1, math.ceil(exc.retry_after / 60))
-        wait = ngettext("Try again in %(minutes)d minute.", "Try again in %(minutes)d minutes.", minutes)
-        # Translatable join: Chinese puts no space after 。
-        message = gettext("%(message)s %(wait)s") % {"message": message, "wait": wait % {"minutes": minutes}}
-    target = names.get(exc.code)
-    form.add_error(target if target in form.fields else None, message)
 
 
 def _phone_field(label=None) -> forms.CharField:
@@ -160,7 +119,7 @@ class PhoneChangeForm(forms.Form):
         if not user.has_usable_password():
             del self.fields["password"]
         else:
-            minutes = max(1, settings.ACCOUNTS_RECENT_LOGIN_SECONDS // 60)
+            minutes = max(1, conf.recent_login_seconds() // 60)
             self.fields["password"].help_text = ngettext_lazy(
                 "Needed if you logged in more than %(minutes)d minute ago.",
                 "Needed if you logged in more than %(minutes)d minutes ago.",

@@ -24,12 +24,12 @@ processes never lose a failure.
 import math
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 
+from accounts import conf
 from accounts.errors import AccountLocked
 from config.errors import RateLimited
-from config.ratelimit import counter_incr, ratelimit_hit
+from config.ratelimit import counter_incr, key_hash, ratelimit_hit
 
 
 def lockout_key(*, user=None, login: str = "") -> str:
@@ -37,11 +37,11 @@ def lockout_key(*, user=None, login: str = "") -> str:
 
 
 def _fail_key(key: str) -> str:
-    return f"login-fail:{key}"
+    return f"login-fail:{key_hash(key)}"
 
 
 def _lock_key(key: str) -> str:
-    return f"login-lock:{key}"
+    return f"login-lock:{key_hash(key)}"
 
 
 def lockout_check(key: str) -> None:
@@ -55,10 +55,11 @@ def lockout_check(key: str) -> None:
 
 def lockout_record_failure(key: str) -> bool:
     """Count one failed login; True when this failure locked the account."""
-    window = settings.ACCOUNTS_LOCKOUT_SECONDS
+    rate = conf.lockout_rate()
+    window = rate.period
     fail_key = _fail_key(key)
     count = counter_incr(fail_key, timeout=window)
-    if count >= settings.ACCOUNTS_LOGIN_MAX_FAILURES:
+    if count >= rate.limit:
         cache.set(_lock_key(key), time.time() + window, timeout=window)
         cache.delete(fail_key)
         return True
@@ -73,6 +74,6 @@ def login_ip_throttle(client_ip: str) -> None:
     """Count one password login from ``client_ip``; RateLimited past ACCOUNTS_LOGIN_IP_RATE."""
     if not client_ip:
         return
-    result = ratelimit_hit(scope="login-ip", key=client_ip, rate=settings.ACCOUNTS_LOGIN_IP_RATE)
+    result = ratelimit_hit(scope="login-ip", key=client_ip, rate=conf.login_ip_rate())
     if not result.allowed:
         raise RateLimited(retry_after=result.retry_after)

@@ -1,6 +1,7 @@
 import uuid
+from typing import ClassVar
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
@@ -24,9 +25,6 @@ class Gender(models.TextChoices):
     MALE = "male", _("Male")
 
 
-# Support staff are put in this group; each role also has a group of its own.
-SUPPORT_GROUP = "support"
-
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.\-]{3,30}$",
     _("3 to 30 characters: letters, digits, and _ . -"),
@@ -40,7 +38,12 @@ def avatar_upload_to(instance, filename):
     return f"avatars/{uuid.uuid4().hex}.{extension}"
 
 
-class UserManager(BaseUserManager):
+def role_group(role: str) -> Group:
+    """The group that carries ``role``'s permissions (created on first use)."""
+    return Group.objects.get_or_create(name=role)[0]
+
+
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _normalize_identity(self, phone, username):
@@ -62,11 +65,11 @@ class UserManager(BaseUserManager):
         user = self.model(phone=phone, username=username, **extra_fields)
         # No password means "logs in by SMS code": an unusable hash, never "".
         user.set_password(password) if password else user.set_unusable_password()
-        from accounts.services import user_set_role  # services import this module
-
         with transaction.atomic(using=self._db):  # never a user without their role's group
             user.save(using=self._db)
-            user_set_role(user=user, role=user.role, new_user=True)
+            # A new user belongs to no group yet: joining the role's group is all
+            # there is to do (two queries). Role changes: accounts.services.user_set_role.
+            user.groups.add(role_group(user.role))
         return user
 
     def create_superuser(self, username=None, password=None, phone=None, **extra_fields):
@@ -106,7 +109,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     USERNAME_FIELD = "username"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("user")

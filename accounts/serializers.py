@@ -1,8 +1,8 @@
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Gender, User
+from smscodes.models import Purpose
 
 
 class AvatarSerializer(serializers.Serializer):
@@ -55,15 +55,6 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 # --- Auth and "me" (API.md "Auth", "The current user") -----------------------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The error body of every non-2xx response (API.md, "Errors")."""
-
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-    retry_after = serializers.IntegerField(required=False)
 
 
 class TokensSerializer(serializers.Serializer):
@@ -155,9 +146,11 @@ class PhoneChangeInputSerializer(_CodeOrTokenInput):
 
 
 class MeUpdateInputSerializer(serializers.Serializer):
-    """PATCH /api/v1/me/: the editable profile fields; read-only ones are refused by name."""
+    """PATCH /api/v1/me/: the editable profile fields, parsed.
 
-    READ_ONLY_FIELDS = ("id", "phone", "role", "has_password", "avatar", "date_joined")
+    Other fields of the User object sent here are handed to
+    ``user_profile_update`` as they are, which refuses them by name.
+    """
 
     username = _optional(max_length=64)
     nickname = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -166,9 +159,17 @@ class MeUpdateInputSerializer(serializers.Serializer):
     job = serializers.CharField(required=False, allow_blank=True, max_length=100)
     company = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
-    def validate(self, attrs):
-        sent = getattr(self.initial_data, "keys", lambda: [])()
-        read_only = [name for name in self.READ_ONLY_FIELDS if name in sent]
-        if read_only:
-            raise serializers.ValidationError({name: [_("This field is read-only.")] for name in read_only})
-        return attrs
+
+# --- SMS codes (docs/API.md, "SMS codes"; the send endpoint is accounts'): -------------------
+
+
+class SmsCodeSendInputSerializer(serializers.Serializer):
+    phone = serializers.CharField(max_length=32, help_text="Mobile number in any common format, e.g. 13800138000.")
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
+
+
+class SmsCodeSendOutputSerializer(serializers.Serializer):
+    phone = serializers.CharField(help_text="E.164")
+    purpose = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
+    resend_in = serializers.IntegerField(help_text="Seconds before another code may be requested.")

@@ -19,6 +19,7 @@ blacklisted, which is all the blacklist needs. Revoking every token of a user
 goes through ``tokens_valid_after`` instead of a list of outstanding tokens.
 """
 
+import datetime
 import time
 from contextlib import nullcontext
 
@@ -31,7 +32,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
-from rest_framework_simplejwt.tokens import UntypedToken
+from rest_framework_simplejwt.tokens import Token, UntypedToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.errors import AccountDisabled, TokenInvalid
@@ -39,18 +40,21 @@ from accounts.errors import AccountDisabled, TokenInvalid
 DENY_PREFIX = "jwt-deny:"
 
 
-class _PreciseIat:
-    def set_iat(self, claim: str = "iat", at_time=None) -> None:
-        # RFC 7519 NumericDate may be fractional; PyJWT accepts it.
-        self.payload[claim] = round((at_time or self.current_time).timestamp(), 6)
+def _precise_iat(token: Token, claim: str, at_time: datetime.datetime | None) -> None:
+    # RFC 7519 NumericDate may be fractional; PyJWT accepts it.
+    token.payload[claim] = round((at_time or token.current_time).timestamp(), 6)
 
 
-class AccessToken(_PreciseIat, SimpleAccessToken):
-    pass
+class AccessToken(SimpleAccessToken):
+    def set_iat(self, claim: str = "iat", at_time: datetime.datetime | None = None) -> None:
+        _precise_iat(self, claim, at_time)
 
 
-class RefreshToken(_PreciseIat, SimpleRefreshToken):
+class RefreshToken(SimpleRefreshToken):
     access_token_class = AccessToken
+
+    def set_iat(self, claim: str = "iat", at_time: datetime.datetime | None = None) -> None:
+        _precise_iat(self, claim, at_time)
 
     def check_blacklist(self) -> None:
         # Checked by the INSERTs of token_refresh (and explicitly by token_verify).
@@ -118,7 +122,7 @@ def _blacklist(token: RefreshToken, *, user) -> bool:
 
 def _decode_refresh(raw: str) -> RefreshToken:
     try:
-        return RefreshToken(raw)
+        return RefreshToken(raw)  # type: ignore[arg-type] # simplejwt annotates the raw token as Token
     except TokenError as exc:
         raise TokenInvalid() from exc
 
@@ -150,7 +154,7 @@ def token_refresh(*, refresh: str) -> dict:
 def refresh_revoke(*, refresh: str, user) -> None:
     """Blacklist ``user``'s refresh token; a bad, expired or foreign token is ignored."""
     try:
-        token = RefreshToken(refresh)
+        token = RefreshToken(refresh)  # type: ignore[arg-type] # as above
     except TokenError:
         return
     if str(token.get(api_settings.USER_ID_CLAIM)) != str(user.pk):
@@ -177,7 +181,7 @@ def token_verify(*, token: str) -> dict:
     otherwise TokenInvalid.
     """
     try:
-        untyped = UntypedToken(token)
+        untyped = UntypedToken(token)  # type: ignore[arg-type] # as above
     except TokenError as exc:
         raise TokenInvalid() from exc
     payload = untyped.payload
@@ -187,7 +191,8 @@ def token_verify(*, token: str) -> dict:
         raise TokenInvalid()
     if kind == "access" and access_is_denied(jti):
         raise TokenInvalid()
-    user = get_user_model().objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not user.is_active or token_issued_before_revocation(payload, user):
         raise TokenInvalid()
     if kind == "refresh" and BlacklistedToken.objects.filter(token__jti=jti).exists():

@@ -15,20 +15,14 @@ Page views must install the handler before the CSRF check reads
 documented pattern for custom upload handlers).
 """
 
-from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
 
-from accounts.errors import FileTooLarge
+from accounts import conf
+from accounts.errors import file_too_large
 
 # Multipart boundaries, part headers and the CSRF token field: generous, and
 # still far below anything that matters for memory.
 ENVELOPE_BYTES = 64 * 1024
-
-
-def file_too_large(max_bytes: int) -> FileTooLarge:
-    return FileTooLarge(_("The file is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)})
 
 
 class LimitedUploadHandler(FileUploadHandler):
@@ -60,7 +54,7 @@ def limit_upload(request, *, max_bytes: int | None = None) -> LimitedUploadHandl
     Raises ``FileTooLarge`` when the declared length is already too big.
     After the body is parsed, call ``check_upload(handler)``.
     """
-    max_bytes = settings.AVATAR_MAX_BYTES if max_bytes is None else max_bytes
+    max_bytes = conf.avatar_max_bytes() if max_bytes is None else max_bytes
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -1,4 +1,8 @@
-from django.urls import path
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import path, re_path
 
 from accounts import views
 
@@ -12,4 +16,12 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/password/", views.password_change, name="password_change"),
     path("account/phone/", views.phone_change, name="phone_change"),
+    path("account/avatar/", views.avatar_upload, name="avatar_upload"),
+    path("account/avatar/delete/", views.avatar_delete, name="avatar_delete"),
 ]
+
+# Uploaded media in development only (the view answers 404 unless DEBUG is on);
+# a MEDIA_URL on another host (a CDN, an object store) is not ours to serve.
+if settings.MEDIA_URL and not urlsplit(settings.MEDIA_URL).netloc:
+    _prefix = re.escape(settings.MEDIA_URL.lstrip("/"))
+    urlpatterns.append(re_path(rf"^{_prefix}(?P<path>.+)$", views.media, name="media"))

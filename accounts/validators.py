@@ -1,10 +1,11 @@
 """Password validators Django does not ship (see AUTH_PASSWORD_VALIDATORS)."""
 
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from accounts import conf
 
 
 class MaximumLengthValidator:
@@ -33,7 +34,7 @@ class LetterAndDigitValidator:
     """At least one letter and one digit (ACCOUNTS_PASSWORD_REQUIRE_LETTER_AND_DIGIT turns it off)."""
 
     def validate(self, password, user=None):
-        if not settings.ACCOUNTS_PASSWORD_REQUIRE_LETTER_AND_DIGIT:
+        if not conf.password_require_letter_and_digit():
             return
         if not (any(ch.isalpha() for ch in password) and any(ch.isdigit() for ch in password)):
             raise ValidationError(
@@ -41,7 +42,7 @@ class LetterAndDigitValidator:
             )
 
     def get_help_text(self):
-        if not settings.ACCOUNTS_PASSWORD_REQUIRE_LETTER_AND_DIGIT:
+        if not conf.password_require_letter_and_digit():
             return ""
         return _("Your password must contain at least one letter and one digit.")
 

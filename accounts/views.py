@@ -1,7 +1,7 @@
 """Account pages: thin views over the same services as the API.
 
 Each view parses a form, calls one service and renders. A ``ServiceError`` is
-shown next to the field it concerns (``add_service_error``); success is a
+shown next to the field it concerns (``form_add_service_error``); success is a
 Django message and a redirect. Forms with a phone number carry the send-code
 control: without JavaScript its button submits the form with
 ``send_code``, and the view sends the code and re-renders the same form with
@@ -12,16 +12,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.static import serve
 
 from accounts import services
+from accounts.authentication import authenticated_user
 from accounts.forms import (
     LoginCodeForm,
     LoginPasswordForm,
@@ -30,25 +35,24 @@ from accounts.forms import (
     PhoneChangeForm,
     ProfileForm,
     SignupForm,
-    add_service_error,
 )
 from accounts.models import User
+from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
+from accounts.services.avatar import avatar_remove, avatar_set
 from accounts.services.common import password_validate_new, username_clean
-from accounts.sessions import session_authenticated_at, session_login
-from config.errors import ServiceError
-from config.http import client_ip
+from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_login
+from accounts.upload import LimitedUploadHandler, check_upload, limit_upload
+from config.errors import InvalidInput, ServiceError
+from config.forms import form_add_service_error
+from config.origin import Origin
+from config.phone_display import phone_display
+from smscodes.errors import SmsCooldown, SmsLimitExceeded
 from smscodes.models import Purpose
-from smscodes.selectors import sms_phone_normalize, sms_resend_in
-from smscodes.services import sms_code_verify
-from smscodes.views import send_code_from_form
+from smscodes.services import sms_code_verify, sms_resend_in
+from smscodes.validators import sms_phone_validate
 
 # Never let a code or a password reach an error report.
 _sensitive = sensitive_post_parameters("password", "new_password", "old_password", "code")
-
-
-def _origin(request: HttpRequest) -> dict:
-    """Who is asking, for the security events the services record."""
-    return {"client_ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:500]}
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -63,6 +67,46 @@ def _next_url(request: HttpRequest) -> str:
 def _redirect_after_login(request: HttpRequest) -> HttpResponse:
     # HttpResponseRedirect, not redirect(): that would take ?next=home for a URL pattern name.
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def send_code_from_form(request: HttpRequest, *, phone: str, purpose: str) -> tuple[bool, str, int]:
+    """The send-code button of a page: ``phone_code_send``; returns (ok, message to show, seconds before a resend).
+
+    Never raises a domain error: its message is returned for the form instead.
+    """
+    try:
+        sent = services.phone_code_send(phone=phone or "", purpose=purpose, origin=Origin.from_request(request))
+    except SmsCooldown as exc:
+        seconds = int(exc.retry_after or 0)
+        message = ngettext(
+            "Please wait %(seconds)d second before asking for another code.",
+            "Please wait %(seconds)d seconds before asking for another code.",
+            seconds,
+        ) % {"seconds": seconds}
+        return False, message, seconds
+    except SmsLimitExceeded as exc:
+        minutes = max(1, -(-int(exc.retry_after or 60) // 60))  # rounded up
+        message = ngettext(
+            "Too many codes were requested. Please try again in %(minutes)d minute.",
+            "Too many codes were requested. Please try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+        return False, message, 0
+    except ServiceError as exc:
+        message = str(exc.message)
+        if exc.fields:  # a field error says more than the general message
+            message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or message
+        return False, message, 0
+    if not sent.resend_in:
+        return True, _("A code was sent to %(phone)s.") % {"phone": phone_display(sent.phone)}, 0
+    # Without JavaScript the button stays enabled (the server enforces the
+    # cooldown), so the page itself says how long to wait.
+    message = ngettext(
+        "A code was sent to %(phone)s. You can ask for another one in %(seconds)d second.",
+        "A code was sent to %(phone)s. You can ask for another one in %(seconds)d seconds.",
+        sent.resend_in,
+    ) % {"phone": phone_display(sent.phone), "seconds": sent.resend_in}
+    return True, message, sent.resend_in
 
 
 def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
@@ -93,7 +137,7 @@ def _add_errors(form, check, *, fields: dict[str, str] | None = None) -> None:
     try:
         check()
     except ServiceError as exc:
-        add_service_error(form, exc, fields=fields)
+        form_add_service_error(form, exc, fields=fields)
 
 
 def _check_all(form, *, secret_field: str | None = None, username: bool = False) -> None:
@@ -106,7 +150,7 @@ def _check_all(form, *, secret_field: str | None = None, username: bool = False)
     data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
     phone = form.data.get("phone", "").strip()
     if phone and "phone" not in form.errors:
-        _add_errors(form, lambda: sms_phone_normalize(phone))
+        _add_errors(form, lambda: sms_phone_validate(phone))
     if username and form.data.get("username") and "username" not in form.errors:
         _add_errors(form, lambda: username_clean(form.data.get("username")))
     password = data.get(secret_field) if secret_field else None
@@ -137,9 +181,11 @@ def _verify_code(request: HttpRequest, form, *, purpose: str) -> str:
     if not code or not phone or "phone" in form.errors or "code" in form.errors:
         return ""
     try:
-        form.verification_token = sms_code_verify(phone=phone, purpose=purpose, code=code).verification_token
+        form.verification_token = sms_code_verify(
+            phone=phone, purpose=purpose, code=code, origin=Origin.from_request(request)
+        ).verification_token
     except ServiceError as exc:
-        add_service_error(form, exc)
+        form_add_service_error(form, exc)
         return ""
     return form.verification_token
 
@@ -210,10 +256,11 @@ def signup(request: HttpRequest) -> HttpResponse:
                     password=data["password"] or None,
                     username=data["username"] or None,
                     nickname=data["nickname"],
-                    **_origin(request),
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc)
+                # A token of an earlier submit that no longer fits the number: ask for the code again.
+                form_add_service_error(form, exc, fields={"verification_token": "code"})
             else:
                 session_login(request, user)
                 messages.success(request, _("Welcome! Your account has been created."))
@@ -245,13 +292,15 @@ def login(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 if method == "code":
-                    user = services.user_login_code(phone=data["phone"], code=data["code"], **_origin(request))
+                    user = services.user_login_code(
+                        phone=data["phone"], code=data["code"], origin=Origin.from_request(request)
+                    )
                 else:
                     user = services.user_login_password(
-                        login=data["login"], password=data["password"], **_origin(request)
+                        login=data["login"], password=data["password"], origin=Origin.from_request(request)
                     )
             except ServiceError as exc:
-                add_service_error(form, exc)
+                form_add_service_error(form, exc)
             else:
                 session_login(request, user)
                 return _redirect_after_login(request)
@@ -278,7 +327,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        services.user_logout(user=request.user, **_origin(request))
+        services.user_logout(user=authenticated_user(request), origin=Origin.from_request(request))
         auth_logout(request)
         messages.success(request, _("You have logged out."))
     return HttpResponseRedirect(_next_url(request) or resolve_url(settings.LOGOUT_REDIRECT_URL))
@@ -298,10 +347,13 @@ def password_reset(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 user = services.user_password_reset(
-                    phone=data["phone"], verification_token=token, new_password=data["new_password"], **_origin(request)
+                    phone=data["phone"],
+                    verification_token=token,
+                    new_password=data["new_password"],
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc, fields={"password": "new_password"})
+                form_add_service_error(form, exc, fields={"password": "new_password", "verification_token": "code"})
             else:
                 # Every older session and token is revoked; this browser starts afresh.
                 session_login(request, user)
@@ -323,7 +375,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = authenticated_user(request)
     initial = ProfileForm.initial_for(user)
     if request.method == "POST":
         form = ProfileForm(request.POST, initial=initial)
@@ -334,7 +386,7 @@ def account(request: HttpRequest) -> HttpResponse:
                 if data:
                     services.user_profile_update(user=user, data=data)
             except ServiceError as exc:
-                add_service_error(form, exc)
+                form_add_service_error(form, exc)
             else:
                 messages.success(request, _("Your profile has been saved."))
                 return redirect("accounts:account")
@@ -347,9 +399,12 @@ def account(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def password_change(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = authenticated_user(request)
     had_password = user.has_usable_password()
     if request.method == "POST":
+        authenticated_at = auth_time_after_password_change(
+            proved_old_password=had_password, previous=request_authenticated_at(request)
+        )
         form = PasswordChangeForm(request.POST, user=user)
         if form.is_valid():
             data = form.cleaned_data
@@ -358,13 +413,15 @@ def password_change(request: HttpRequest) -> HttpResponse:
                     user=user,
                     old_password=data.get("old_password") or None,
                     new_password=data["new_password"],
-                    **_origin(request),
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc, fields={"invalid_credentials": "old_password", "password": "new_password"})
+                form_add_service_error(
+                    form, exc, fields={"invalid_credentials": "old_password", "password": "new_password"}
+                )
             else:
-                # The change ends every other session; this one continues.
-                session_login(request, user)
+                # The change ends every other session; this one continues (as fresh as the proof given).
+                session_login(request, user, authenticated_at=authenticated_at)
                 messages.success(
                     request, _("Your password has been changed.") if had_password else _("Your password has been set.")
                 )
@@ -378,7 +435,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def phone_change(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = authenticated_user(request)
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, PhoneChangeForm, purpose=Purpose.CHANGE_PHONE, user=user)
@@ -394,11 +451,13 @@ def phone_change(request: HttpRequest) -> HttpResponse:
                     phone=data["phone"],
                     verification_token=token,
                     password=data.get("password") or None,
-                    authenticated_at=session_authenticated_at(request),
-                    **_origin(request),
+                    authenticated_at=request_authenticated_at(request),
+                    origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                add_service_error(form, exc, fields={"invalid_credentials": "password"})
+                form_add_service_error(
+                    form, exc, fields={"invalid_credentials": "password", "verification_token": "code"}
+                )
             else:
                 messages.success(request, _("Your phone number has been changed."))
                 return redirect("accounts:account")
@@ -410,3 +469,86 @@ def phone_change(request: HttpRequest) -> HttpResponse:
         "accounts/phone_change.html",
         {"form": form, "send_code": send_code, "verification_token": _kept_token(form)},
     )
+
+
+# --- Avatar (the form in /account/; the pipeline is accounts.avatar_pipeline) -------------------
+
+
+def _back_to_account(request: HttpRequest, *, error: object = None) -> HttpResponse:
+    """Every avatar post ends on /account/, a refusal with its error next to the avatar form.
+
+    A redirect even when the upload is refused: a browser never refills a
+    file input, so showing the form again elsewhere would keep nothing the
+    person chose, while /account/ is where they started. The fragment scrolls
+    a phone screen to the error.
+    """
+    if error is None:
+        return redirect("accounts:account")
+    request.session[AVATAR_ERROR_SESSION_KEY] = str(error)
+    return redirect(reverse("accounts:account") + "#avatar")
+
+
+@csrf_exempt  # the CSRF check runs in _avatar_upload, once the size-limiting handler is in place
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def avatar_upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":  # e.g. back from the login page after the session expired
+        return _back_to_account(request)
+    try:
+        handler = limit_upload(request)
+    except ServiceError as exc:  # declared too big: answered without reading the body
+        return _back_to_account(request, error=exc.message)
+    return _avatar_upload(request, handler)
+
+
+@csrf_protect
+def _avatar_upload(request: HttpRequest, handler: LimitedUploadHandler) -> HttpResponse:
+    try:
+        file = request.FILES.get("avatar")  # parsed through the handler
+        check_upload(handler)
+        if file is None:
+            message = _("Choose an image to upload.")
+            raise InvalidInput(message, fields={"avatar": [message]})
+        avatar_set(user=authenticated_user(request), file=file)
+    except ServiceError as exc:
+        return _back_to_account(request, error=exc.message)
+    messages.success(request, _("Your avatar has been updated."))
+    return _back_to_account(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def avatar_delete(request: HttpRequest) -> HttpResponse:
+    avatar_remove(user=authenticated_user(request))
+    messages.success(request, _("Your avatar has been removed."))
+    return _back_to_account(request)
+
+
+# --- Media in development ---------------------------------------------------------------
+
+# What we store is WebP; the rest covers files stored by earlier versions.
+_MEDIA_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+
+
+def media(request: HttpRequest, path: str) -> HttpResponseBase:
+    """``MEDIA_URL`` with ``DJANGO_DEBUG`` on; production serves media elsewhere (README, "Avatars").
+
+    The content type comes from our own table, never from a guess: an
+    image type for images, anything else is a download. ``nosniff`` and a
+    sandboxing CSP keep a browser from treating a file as a page.
+    """
+    if not settings.DEBUG:
+        raise Http404
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    if response.status_code == 200:
+        content_type = _MEDIA_TYPES.get(path.rsplit(".", 1)[-1].lower())
+        if content_type:
+            response["Content-Type"] = content_type
+        else:
+            response["Content-Type"] = "application/octet-stream"
+            response["Content-Disposition"] = "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

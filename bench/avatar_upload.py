@@ -75,7 +75,7 @@ def main() -> None:
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from accounts.avatars import avatar_process
+    from accounts.avatar_pipeline import avatar_process
     from accounts.models import User
     from config.errors import InvalidInput
     from tests.accounts.avatar_images import png_bomb

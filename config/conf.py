@@ -1,5 +1,7 @@
 """Settings of the shared ground (``config``), read at call time so tests can override them."""
 
+from typing import Any
+
 from django.conf import settings
 
 
@@ -10,4 +12,5 @@ def trusted_proxy_count() -> int:
 
 def throttle_rates() -> dict[str, str]:
     """Rates of the API throttle scopes (``THROTTLE_*`` variables), by scope."""
-    return dict(settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {})
+    rates: Any = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
+    return {str(scope): str(rate) for scope, rate in rates.items()}

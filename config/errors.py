@@ -13,13 +13,14 @@ has the same shape from every service and a form knows where to show it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-Message = str | Promise
-FieldErrors = Mapping[str, Sequence[Message]]
+if TYPE_CHECKING:  # a str or a lazy translation; django-stubs' alias, for the checker only
+    from django_stubs_ext import StrOrPromise as Message
+
+FieldErrors = Mapping[str, Sequence["Message"]]
 
 
 class ServiceError(Exception):
@@ -30,8 +31,10 @@ class ServiceError(Exception):
     name, for errors about several inputs. ``retry_after``: seconds, for 429s.
     """
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "error"
+    # Class attributes: each subclass sets its own (an instance may override ``code`` and ``status``
+    # only for DRF's catch-all APIException, see ``config.exceptions``).
+    status: int = 400
+    code: str = "error"
     default_message: ClassVar[Message] = _("The request could not be completed.")
     field: ClassVar[str | None] = None
 
@@ -90,3 +93,62 @@ class ServiceUnavailable(ServiceError):
     status = 503
     code = "service_unavailable"
     default_message = _("The service is temporarily unavailable.")
+
+
+# --- Errors the API exception handler answers for Django / DRF themselves ------------------
+# (one class per API code, so each message is written once and the OpenAPI
+# description is generated from the same classes).
+
+
+class NotAuthenticated(ServiceError):
+    status = 401
+    code = "not_authenticated"
+    default_message = _("Authentication credentials were not provided.")
+
+
+class TokenInvalid(ServiceError):
+    status = 401
+    code = "token_invalid"
+    default_message = _("The token is invalid, expired or revoked.")
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+    code = "permission_denied"
+    default_message = _("You do not have permission to do this.")
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+    default_message = _("Not found.")
+
+
+class MethodNotAllowed(ServiceError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = _("Method not allowed.")
+
+
+class NotAcceptable(ServiceError):
+    status = 406
+    code = "not_acceptable"
+    default_message = _("Cannot satisfy the Accept header.")
+
+
+class FileTooLarge(ServiceError):
+    status = 413
+    code = "file_too_large"
+    default_message = _("The file is too large.")
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = _("Unsupported media type.")
+
+
+class ServerError(ServiceError):
+    status = 500
+    code = "server_error"
+    default_message = _("An unexpected error occurred. Please try again later.")

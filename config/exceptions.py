@@ -2,27 +2,43 @@
 
 DRF's own exceptions, Django's ``ValidationError`` / ``Http404`` /
 ``PermissionDenied``, our ``ServiceError`` subclasses and anything unexpected
-all come out in the same shape (API.md, "Errors").
+all come out in the same shape (docs/API.md, "Errors"). Each is turned into
+the ``ServiceError`` class of its code first, so the message rendered is the
+class's own, written once in ``config/errors.py`` or the app's ``errors.py``.
 """
 
 import logging
 import math
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from config.errors import ServiceError
+from config.errors import (
+    FileTooLarge,
+    InvalidInput,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    ServiceError,
+    TokenInvalid,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger("config.errors")
 
 
-def _flatten(detail):
+def _flatten(detail: Any) -> Any:
     """DRF error detail (nested dicts/lists of ErrorDetail) -> plain strings."""
     if isinstance(detail, dict):
         return {key: _flatten(value) for key, value in detail.items()}
@@ -31,84 +47,91 @@ def _flatten(detail):
     return str(detail)
 
 
-def _fields(detail) -> dict:
+def _fields(detail: Any) -> dict[str, Any]:
     if isinstance(detail, dict):
         return {key: value if isinstance(value, (list, dict)) else [value] for key, value in _flatten(detail).items()}
     return {"non_field_errors": _flatten(detail if isinstance(detail, list) else [detail])}
 
 
-def error_body(code: str, message, **extra) -> dict:
+def error_body(code: str, message: Any, **extra: Any) -> dict[str, Any]:
     body = {"code": code, "message": str(message)}
     body.update({key: value for key, value in extra.items() if value is not None})
     return body
 
 
-def _response(status: int, body: dict, headers: dict | None = None) -> Response:
-    response = Response(body, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
+# DRF exceptions that map one to one onto our classes.
+_DRF_ERRORS: tuple[tuple[type[Exception], type[ServiceError]], ...] = (
+    (drf.NotAuthenticated, NotAuthenticated),
+    (drf.PermissionDenied, PermissionDenied),
+    (DjangoPermissionDenied, PermissionDenied),
+    (drf.NotFound, NotFound),
+    (Http404, NotFound),
+    (drf.MethodNotAllowed, MethodNotAllowed),
+    (drf.NotAcceptable, NotAcceptable),
+    (drf.UnsupportedMediaType, UnsupportedMediaType),
+    (InvalidToken, TokenInvalid),
+    (TokenError, TokenInvalid),
+)
+
+
+def service_error_for(exc: Exception) -> ServiceError | None:
+    """The ServiceError an exception stands for, or None for anything unexpected (a bug)."""
+    if isinstance(exc, ServiceError):
+        return exc
+    wrapped = getattr(exc, "service_error", None)  # a DRF exception standing for one of ours
+    if isinstance(wrapped, ServiceError):
+        return wrapped
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return InvalidInput(fields=fields)
+    if isinstance(exc, drf.ValidationError):
+        return InvalidInput(fields=_fields(exc.detail))
+    if isinstance(exc, drf.ParseError):
+        return InvalidInput(_("The request body could not be parsed."))
+    if isinstance(exc, RequestDataTooBig):
+        return FileTooLarge(_("The request body is too large."))
+    if isinstance(exc, drf.Throttled):
+        wait = exc.wait  # type: ignore[attr-defined] # set by Throttled.__init__, missing from the stubs
+        return RateLimited(retry_after=math.ceil(wait) if wait is not None else 60)
+    if isinstance(exc, drf.AuthenticationFailed):
+        return TokenInvalid()
+    for drf_class, error_class in _DRF_ERRORS:
+        if isinstance(exc, drf_class):
+            return error_class()
+    if isinstance(exc, drf.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        error = ServiceError(str(exc.detail))
+        error.code = str(code)  # an instance-level code and status for DRF's catch-all
+        error.status = exc.status_code
+        return error
+    return None
+
+
+def error_response(error: ServiceError) -> Response:
+    response = Response(error.as_dict(), status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
     return response
 
 
-def api_exception_handler(exc, context):  # noqa: C901 - one flat mapping is easiest to read
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF ``EXCEPTION_HANDLER``: map every exception to the API error body."""
-    if isinstance(exc, ServiceError):
-        headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after is not None else None
-        return _response(exc.status, exc.as_dict(), headers)
-
-    if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return _response(400, error_body("validation_error", _("Some fields are invalid."), fields=fields))
-
-    if isinstance(exc, drf.ValidationError):
-        return _response(400, error_body("validation_error", _("Some fields are invalid."), fields=_fields(exc.detail)))
-
-    if isinstance(exc, drf.ParseError):
-        return _response(400, error_body("validation_error", _("The request body could not be parsed.")))
-
-    if isinstance(exc, RequestDataTooBig):
-        return _response(413, error_body("file_too_large", _("The request body is too large.")))
-
-    if isinstance(exc, (InvalidToken, TokenError)):
-        return _response(401, error_body("token_invalid", _("The token is invalid, expired or revoked.")))
-
-    if isinstance(exc, drf.NotAuthenticated):
-        return _response(401, error_body("not_authenticated", _("Authentication credentials were not provided.")))
-
-    if isinstance(exc, drf.AuthenticationFailed):
-        codes = exc.get_codes()
-        if codes == "user_inactive":
-            return _response(403, error_body("account_disabled", _("This account is disabled.")))
-        return _response(401, error_body("token_invalid", _("The token is invalid, expired or revoked.")))
-
-    if isinstance(exc, (drf.PermissionDenied, DjangoPermissionDenied)):
-        return _response(403, error_body("permission_denied", _("You do not have permission to do this.")))
-
-    if isinstance(exc, (drf.NotFound, Http404)):
-        return _response(404, error_body("not_found", _("Not found.")))
-
-    if isinstance(exc, drf.MethodNotAllowed):
-        return _response(405, error_body("method_not_allowed", _("Method not allowed.")))
-
-    if isinstance(exc, drf.NotAcceptable):
-        return _response(406, error_body("not_acceptable", _("Cannot satisfy the Accept header.")))
-
-    if isinstance(exc, drf.UnsupportedMediaType):
-        return _response(415, error_body("unsupported_media_type", _("Unsupported media type.")))
-
-    if isinstance(exc, drf.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else 60
-        body = error_body("rate_limited", _("Too many requests. Please try again later."), retry_after=wait)
-        return _response(429, body, {"Retry-After": str(wait)})
-
-    if isinstance(exc, drf.APIException):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
-        return _response(exc.status_code, error_body(code, exc.detail))
-
-    # Anything else is a bug: log it with its traceback, answer without one.
-    logger.exception("Unhandled exception in %s", context.get("view").__class__.__name__ if context else "?")
-    return _response(500, error_body("server_error", _("An unexpected error occurred. Please try again later.")))
+    error = service_error_for(exc)
+    if error is None:
+        # Anything else is a bug: log it with its traceback, answer without one.
+        view = context.get("view") if context else None
+        logger.exception("Unhandled exception in %s", view.__class__.__name__ if view else "?")
+        error = ServerError()
+    return error_response(error)
 
 
-def json_error(status: int, code: str, message) -> JsonResponse:
+def error_json(error: ServiceError) -> JsonResponse:
+    """The error body as a plain Django response, for code outside DRF (middleware, handler404…)."""
+    response = JsonResponse(error.as_dict(), status=error.status, json_dumps_params={"ensure_ascii": False})
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def json_error(status: int, code: str, message: Any) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False})

@@ -179,6 +179,9 @@ ACCOUNTS_PHONE_REQUIRED = env.bool("ACCOUNTS_PHONE_REQUIRED", default=True)
 ACCOUNTS_LOGIN_MAX_FAILURES = env.int("ACCOUNTS_LOGIN_MAX_FAILURES", default=5)
 ACCOUNTS_LOCKOUT_SECONDS = env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900)
 ACCOUNTS_LOGIN_IP_RATE = env.str("ACCOUNTS_LOGIN_IP_RATE", default="30/m")
+# Failed logins per account, then the lockout, as one rate ("5/15m"); when set it
+# replaces ACCOUNTS_LOGIN_MAX_FAILURES / ACCOUNTS_LOCKOUT_SECONDS.
+ACCOUNTS_LOCKOUT_RATE = env.str("ACCOUNTS_LOCKOUT_RATE", default="")
 # A phone change needs a login this recent, or the current password.
 ACCOUNTS_RECENT_LOGIN_SECONDS = env.int("ACCOUNTS_RECENT_LOGIN_SECONDS", default=600)
 
@@ -207,6 +210,11 @@ SMS_PHONE_HOURLY_LIMIT = env.int("SMS_PHONE_HOURLY_LIMIT", default=5)
 SMS_PHONE_DAILY_LIMIT = env.int("SMS_PHONE_DAILY_LIMIT", default=10)
 SMS_IP_HOURLY_LIMIT = env.int("SMS_IP_HOURLY_LIMIT", default=20)
 SMS_DAILY_LIMIT = env.int("SMS_DAILY_LIMIT", default=10_000)
+# The same caps in the rate syntax of config.ratelimit ("5/h,10/d"); when set they
+# replace the four counts above, which keep working on their own.
+SMS_PHONE_RATES = env.list("SMS_PHONE_RATES", default=[])
+SMS_IP_RATES = env.list("SMS_IP_RATES", default=[])
+SMS_GLOBAL_RATES = env.list("SMS_GLOBAL_RATES", default=[])
 # "+8613800000001:246810,+8613800000002:135790": fixed codes, never sent.
 SMS_TEST_NUMBERS = env.str("SMS_TEST_NUMBERS", default="")
 # Provider adapters (SMS_BACKEND=aliyun|tencent|twilio); templates per purpose as

@@ -22,12 +22,9 @@ urlpatterns = [
     # The split view serves its start-up script as a file (?script): the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("accounts.urls")),
-    # Avatar pages and API routes together (paths written in full there).
-    path("", include("accounts.avatar_urls")),
-    path("", include("smscodes.urls")),
     path("", include("wallet.urls")),
 ]
-# Uploaded media is served in development by accounts.avatar_urls (DEBUG only).
+# Uploaded media is served in development by accounts.urls (DEBUG only).
 
 handler400 = "config.views.handler400"
 handler403 = "config.views.handler403"

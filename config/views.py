@@ -7,8 +7,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 
-from config.exceptions import json_error
+from config.errors import InvalidInput, NotFound, PermissionDenied, ServerError
+from config.exceptions import error_json
 
 logger = logging.getLogger(__name__)
 
@@ -56,33 +58,25 @@ def healthz(request):
 # Django-level error handlers: JSON for the API, the usual pages elsewhere.
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
-        return json_error(404, "not_found", _("Not found."))
-    from django.views.defaults import page_not_found
-
+        return error_json(NotFound())
     return page_not_found(request, exception)
 
 
 def handler500(request):
     if request.path.startswith("/api/"):
-        return json_error(500, "server_error", _("An unexpected error occurred. Please try again later."))
-    from django.views.defaults import server_error
-
+        return error_json(ServerError())
     return server_error(request)
 
 
 def handler403(request, exception=None):
     if request.path.startswith("/api/"):
-        return json_error(403, "permission_denied", _("You do not have permission to do this."))
-    from django.views.defaults import permission_denied
-
+        return error_json(PermissionDenied())
     return permission_denied(request, exception)
 
 
 def handler400(request, exception=None):
     if request.path.startswith("/api/"):
-        return json_error(400, "validation_error", _("Bad request."))
-    from django.views.defaults import bad_request
-
+        return error_json(InvalidInput(_("Bad request.")))
     return bad_request(request, exception)
 
 

@@ -1,15 +1,17 @@
 """Start-up checks of the SMS settings (``manage.py check``): bad values are clamped at run time, said here."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from smscodes import conf
 
 
 @register()
-def sms_settings_check(app_configs=None, **kwargs):
-    issues = []
+def sms_settings_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    issues: list[CheckMessage] = []
     if not 4 <= int(settings.SMS_CODE_LENGTH) <= 8:
         issues.append(
             Warning(f"SMS_CODE_LENGTH={settings.SMS_CODE_LENGTH} is outside 4..8; clamped.", id="smscodes.W001")

@@ -5,7 +5,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.phones import phone_to_e164
+from config.ratelimit import Rate, rate_parse
+
 MAX_CODE_TTL = 600
+HOUR = 3600
+DAY = 86400
 
 
 def code_length() -> int:
@@ -33,18 +38,33 @@ def allowed_regions() -> set[str]:
 
 @dataclass(frozen=True)
 class Limits:
-    phone_hourly: int
-    phone_daily: int
-    ip_hourly: int
-    global_daily: int
+    """The caps of ``sms_code_send``, in the project's one rate syntax (``config.ratelimit``)."""
+
+    phone: tuple[Rate, ...]  # per number
+    ip: tuple[Rate, ...]  # per client IP
+    total: tuple[Rate, ...]  # all numbers together
+
+
+def _rates(configured: str | list[str], *legacy: Rate) -> tuple[Rate, ...]:
+    """``SMS_*_RATES`` ("5/h,10/d") when set; otherwise the rates of the older count variables."""
+    if configured:
+        items = configured.split(",") if isinstance(configured, str) else configured
+        return tuple(rate_parse(item) for item in items if str(item).strip())
+    return legacy
 
 
 def limits() -> Limits:
+    """``SMS_PHONE_RATES`` / ``SMS_IP_RATES`` / ``SMS_GLOBAL_RATES``, or the counts of
+    ``SMS_PHONE_HOURLY_LIMIT``, ``SMS_PHONE_DAILY_LIMIT``, ``SMS_IP_HOURLY_LIMIT`` and
+    ``SMS_DAILY_LIMIT`` (names kept working). A count of 0 switches a cap off."""
     return Limits(
-        phone_hourly=int(settings.SMS_PHONE_HOURLY_LIMIT),
-        phone_daily=int(settings.SMS_PHONE_DAILY_LIMIT),
-        ip_hourly=int(settings.SMS_IP_HOURLY_LIMIT),
-        global_daily=int(settings.SMS_DAILY_LIMIT),
+        phone=_rates(
+            settings.SMS_PHONE_RATES,
+            Rate(int(settings.SMS_PHONE_HOURLY_LIMIT), HOUR),
+            Rate(int(settings.SMS_PHONE_DAILY_LIMIT), DAY),
+        ),
+        ip=_rates(settings.SMS_IP_RATES, Rate(int(settings.SMS_IP_HOURLY_LIMIT), HOUR)),
+        total=_rates(settings.SMS_GLOBAL_RATES, Rate(int(settings.SMS_DAILY_LIMIT), DAY)),
     )
 
 
@@ -59,8 +79,6 @@ def test_numbers() -> dict[str, str]:
         return raw
     if _test_numbers_cache[0] == raw:
         return _test_numbers_cache[1]
-    from config.phones import phone_to_e164
-
     parsed: dict[str, str] = {}
     for item in raw.split(","):
         if not item.strip():

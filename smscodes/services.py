@@ -1,14 +1,17 @@
 """Sending and checking SMS codes: the only code that touches them.
 
-Account flows call ``verification_consume``; the send and verify endpoints call
-``sms_code_send`` and ``sms_code_verify``. The live code is in the cache
-(``smscodes.store``) as an HMAC; the database only keeps the send log.
+Generic: a code is issued and verified for a phone number and a purpose, and
+nothing here knows whether an account uses that number. The account rules of
+each purpose (a free number to sign up, a registered one to reset a password…)
+are the accounts app's, which calls ``sms_code_send`` once they pass and
+``verification_consume`` in its flows; the verify endpoint calls
+``sms_code_verify``. The live code is in the cache (``smscodes.store``) as an
+HMAC; the database only keeps the send log.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import math
 import secrets
@@ -16,36 +19,34 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from accounts.errors import PhoneNotRegistered, PhoneTaken
 from config.errors import InvalidInput
+from config.origin import Origin
 from smscodes import conf, limits
 from smscodes.backends import BaseSmsBackend, SmsBackendError, SmsOutgoing, get_backend
 from smscodes.errors import (
     CodeAttemptsExceeded,
     CodeInvalid,
+    InvalidPhone,
+    PhoneRegionNotAllowed,
     SmsCooldown,
     SmsLimitExceeded,
     SmsSendFailed,
     VerificationTokenInvalid,
 )
-from smscodes.models import Purpose, SmsMessage, SmsStatus
-from smscodes.selectors import sms_phone_normalize
+from smscodes.models import SmsMessage, SmsStatus
 from smscodes.store import Counter, get_store
+from smscodes.validators import sms_phone_validate, sms_purpose_validate
 
 logger = logging.getLogger("smscodes")
 
 VERIFICATION_TOKEN_TTL = 600
 _TOKEN_SALT = "smscodes.verification"  # noqa: S105 - a signing salt, not a secret
-# Purposes that need the number to be free, and those that need an account.
-_NEEDS_FREE_NUMBER = {Purpose.REGISTER, Purpose.CHANGE_PHONE}
-_NEEDS_ACCOUNT = {Purpose.LOGIN, Purpose.RESET_PASSWORD}
 
 
 @dataclass(frozen=True)
@@ -78,18 +79,12 @@ def code_digest(*, purpose: str, phone: str, code: str) -> str:
     return salted_hmac("smscodes.code", f"{purpose}:{phone}:{code}", algorithm="sha256").hexdigest()
 
 
-def _purpose_clean(purpose) -> str:
-    if purpose not in Purpose.values:
-        raise InvalidInput(fields={"purpose": [_("Unknown purpose.")]})
-    return purpose
-
-
 def code_normalize(code: str) -> str:
     """The code as typed, with full-width digits (a Chinese input method's "１２３４５６") made ASCII."""
     return unicodedata.normalize("NFKC", code).strip()
 
 
-def _code_clean(code, *, phone: str) -> str:
+def _code_clean(code: object, *, phone: str) -> str:
     code = code_normalize(code) if isinstance(code, str) else ""
     lengths = {conf.code_length()}
     test_code = conf.test_numbers().get(phone)
@@ -99,13 +94,6 @@ def _code_clean(code, *, phone: str) -> str:
         message = _("Enter the %(length)d-digit code from the text message.") % {"length": conf.code_length()}
         raise InvalidInput(fields={"code": [message]})
     return code
-
-
-def _ip_or_none(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _scrub(text: str, code: str) -> str:
@@ -145,12 +133,11 @@ def _message_text(*, code: str, minutes: int) -> str:
 # --- send -------------------------------------------------------------------------------------
 
 
-def sms_code_send(*, phone: str, purpose: str, client_ip: str) -> SmsCodeSent:
+def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
     """Send a new code for ``purpose`` to ``phone`` (any format) and log the attempt.
 
-    Checks the number (``InvalidPhone``, ``PhoneRegionNotAllowed``), the
-    purpose's account rule (``PhoneTaken`` for register/change_phone,
-    ``PhoneNotRegistered`` for login/reset_password), then takes the cooldown
+    Checks the number (``InvalidPhone``, ``PhoneRegionNotAllowed``) and the
+    purpose (``InvalidInput``), then takes the cooldown
     and every limit in one atomic step (``SmsCooldown`` / ``SmsLimitExceeded``
     with the real ``retry_after``). The code replaces the previous one for the
     same purpose and number; its failed attempts carry over while the failure
@@ -164,12 +151,14 @@ def sms_code_send(*, phone: str, purpose: str, client_ip: str) -> SmsCodeSent:
     a failure is then only logged. Otherwise a failure raises ``SmsSendFailed``
     and gives back the cooldown and quota it took.
 
-    Cost: 2 SQL queries (the account rule, the log row) and 2 cache round
-    trips with Redis (at most 4 with the local-memory cache).
+    Callers apply their own rules first (``accounts.services.codes``). The
+    per-IP cap counts ``origin.ip``.
+
+    Cost: 1 SQL query (the log row) and 2 cache round trips with Redis (at
+    most 4 with the local-memory cache).
     """
-    phone = sms_phone_normalize(phone)
-    purpose = _purpose_clean(purpose)
-    _purpose_rule_check(phone=phone, purpose=purpose)
+    phone = sms_phone_validate(phone)
+    purpose = sms_purpose_validate(purpose)
 
     test_code = conf.test_numbers().get(phone)
     backend = None if test_code else get_backend()  # a misconfiguration fails before any quota is taken
@@ -178,7 +167,7 @@ def sms_code_send(*, phone: str, purpose: str, client_ip: str) -> SmsCodeSent:
     now = time.time()
     cooldown_key = limits.cooldown_key(purpose=purpose, phone=phone)
     cooldown_until = now + interval
-    counters = limits.send_counters(phone=phone, client_ip=client_ip, now=now)
+    counters = limits.send_counters(phone=phone, client_ip=origin.ip, now=now)
     store = get_store()
     reservation = store.reserve(
         cooldown_key=cooldown_key, cooldown_until=cooldown_until, cooldown_ttl=interval, now=now, counters=counters
@@ -201,7 +190,7 @@ def sms_code_send(*, phone: str, purpose: str, client_ip: str) -> SmsCodeSent:
     delivery = _Delivery(
         backend=backend,
         outgoing=outgoing,
-        client_ip=_ip_or_none(client_ip),
+        client_ip=origin.ip or None,
         sent_at=now,
         cooldown_key=cooldown_key,
         cooldown_until=cooldown_until,
@@ -215,16 +204,6 @@ def sms_code_send(*, phone: str, purpose: str, client_ip: str) -> SmsCodeSent:
     else:
         delivery.run()
     return SmsCodeSent(phone=phone, purpose=purpose, expires_in=ttl, resend_in=interval)
-
-
-def _purpose_rule_check(*, phone: str, purpose: str) -> None:
-    if purpose not in _NEEDS_FREE_NUMBER | _NEEDS_ACCOUNT:
-        return
-    exists = get_user_model().objects.filter(phone=phone).exists()
-    if purpose in _NEEDS_FREE_NUMBER and exists:
-        raise PhoneTaken()
-    if purpose in _NEEDS_ACCOUNT and not exists:
-        raise PhoneNotRegistered()
 
 
 @dataclass
@@ -245,7 +224,7 @@ class _Delivery:
         try:
             provider_id = backend.send(self.outgoing)
         except SmsBackendError as exc:
-            reason = _scrub(exc, self.outgoing.code)
+            reason = _scrub(str(exc), self.outgoing.code)
             logger.warning(
                 "SMS %s to %s failed via %s: %s",
                 self.outgoing.purpose,
@@ -301,7 +280,7 @@ def _masked(phone: str) -> str:
 # --- verify -------------------------------------------------------------------------------------
 
 
-def _code_consume(*, phone: str, purpose: str, code: str) -> None:
+def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin) -> None:
     code = _code_clean(code, phone=phone)
     result = get_store().check_code(
         key=limits.code_key(purpose=purpose, phone=phone),
@@ -316,7 +295,7 @@ def _code_consume(*, phone: str, purpose: str, code: str) -> None:
         raise CodeInvalid()
 
 
-def sms_code_verify(*, phone: str, purpose: str, code: str) -> Verification:
+def sms_code_verify(*, phone: str, purpose: str, code: str, origin: Origin) -> Verification:
     """Check and consume the code sent to ``phone`` for ``purpose``; return a verification token.
 
     A wrong code counts a failed attempt (``CodeInvalid``); once
@@ -326,14 +305,14 @@ def sms_code_verify(*, phone: str, purpose: str, code: str) -> Verification:
     token proves the verification for ``VERIFICATION_TOKEN_TTL`` seconds and
     works once (see ``verification_consume``). No SQL; at most 2 cache round trips.
     """
-    phone = sms_phone_normalize(phone)
-    purpose = _purpose_clean(purpose)
-    _code_consume(phone=phone, purpose=purpose, code=code)
+    phone = sms_phone_validate(phone)
+    purpose = sms_purpose_validate(purpose)
+    _code_consume(phone=phone, purpose=purpose, code=code, origin=origin)
     token = signing.dumps({"p": phone, "u": purpose, "n": secrets.token_urlsafe(16)}, salt=_TOKEN_SALT)
     return Verification(phone=phone, purpose=purpose, verification_token=token, expires_in=VERIFICATION_TOKEN_TTL)
 
 
-def _token_consume(*, phone: str, purpose: str, token) -> None:
+def _token_consume(*, phone: str, purpose: str, token: object) -> None:
     if not isinstance(token, str) or len(token) > 500:
         raise VerificationTokenInvalid()
     try:
@@ -347,7 +326,7 @@ def _token_consume(*, phone: str, purpose: str, token) -> None:
 
 
 def verification_consume(
-    *, phone: str, purpose: str, code: str | None = None, verification_token: str | None = None
+    *, phone: str, purpose: str, code: str | None = None, verification_token: str | None = None, origin: Origin
 ) -> str:
     """Prove that the caller controls ``phone`` for ``purpose``; return the number in E.164.
 
@@ -367,10 +346,25 @@ def verification_consume(
             else _("Enter the code from the text message.")
         )
         raise InvalidInput(fields={"code": [message], "verification_token": [message]})
-    phone = sms_phone_normalize(phone)
-    purpose = _purpose_clean(purpose)
+    phone = sms_phone_validate(phone)
+    purpose = sms_purpose_validate(purpose)
     if code is not None:
-        _code_consume(phone=phone, purpose=purpose, code=code)
+        _code_consume(phone=phone, purpose=purpose, code=code, origin=origin)
     else:
         _token_consume(phone=phone, purpose=purpose, token=verification_token)
     return phone
+
+
+def sms_resend_in(*, phone: object, purpose: str) -> int:
+    """Seconds before another code may be sent to ``phone`` for ``purpose`` (0: now). A read, no write.
+
+    What a page re-rendered after a failed submit shows on its send-code
+    button, so the countdown does not restart at "send" while the server still
+    refuses. A number that cannot receive codes answers 0. One cache read.
+    """
+    try:
+        normalized = sms_phone_validate(phone)
+    except (InvalidPhone, PhoneRegionNotAllowed):
+        return 0
+    until = get_store().cooldown_until(cooldown_key=limits.cooldown_key(purpose=str(purpose), phone=normalized))
+    return max(0, math.ceil(until - time.time()))

@@ -22,9 +22,10 @@ from __future__ import annotations
 import hmac
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
 
 # Entries outlive their deadline a little so the timestamp check, not the cache
 # expiry, decides at the boundary.
@@ -50,10 +51,6 @@ CheckResult = Literal["ok", "invalid", "exceeded"]
 
 
 def is_redis() -> bool:
-    try:
-        from django_redis.cache import RedisCache
-    except ImportError:  # pragma: no cover - django-redis is a runtime requirement
-        return False
     return isinstance(caches["default"], RedisCache)  # ``cache`` itself is a proxy
 
 
@@ -134,11 +131,13 @@ def _fmt(value: float) -> str:
 
 
 class RedisStore:
-    def __init__(self):
-        self.client = cache.client.get_client(write=True)
+    def __init__(self) -> None:
+        backend: Any = caches["default"]  # django-redis' cache: its client is not in Django's stubs
+        self.backend = backend
+        self.client = backend.client.get_client(write=True)
 
     def _key(self, key: str) -> str:
-        return str(cache.client.make_key(key))
+        return str(self.backend.client.make_key(key))
 
     def reserve(self, *, cooldown_key: str, cooldown_until: float, cooldown_ttl: int, now: float, counters):
         keys = [self._key(cooldown_key), *(self._key(c.key) for c in counters)]

@@ -1,7 +1,7 @@
 """Every write of the accounts app: the one place each account rule lives.
 
 One module per flow (``register``, ``login``, ``logout``, ``password``,
-``phone``, ``profile``, ``staff``, ``deletion``); ``common`` holds the pieces
+``phone``, ``profile``, ``staff``, ``deletion``, ``codes``, ``avatar``); ``common`` holds the pieces
 they share. API views, page views and admin actions call these functions;
 they parse and render, these decide. Codes and verification tokens go through
 ``smscodes.services.verification_consume`` only. Errors are the
@@ -11,6 +11,8 @@ The public functions are re-exported here, so ``from accounts.services import
 user_register`` works wherever the flow lives.
 """
 
+from accounts.services.avatar import avatar_remove, avatar_set
+from accounts.services.codes import phone_code_send
 from accounts.services.deletion import user_delete
 from accounts.services.login import user_login_code, user_login_password
 from accounts.services.logout import user_logout
@@ -22,6 +24,9 @@ from accounts.services.staff import user_deactivate, user_revoke_all_sessions, u
 
 __all__ = [
     "PROFILE_FIELDS",
+    "avatar_remove",
+    "avatar_set",
+    "phone_code_send",
     "user_deactivate",
     "user_delete",
     "user_login_code",

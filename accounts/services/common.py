@@ -3,7 +3,8 @@
 Not a flow of its own; each flow module imports what it needs from here.
 """
 
-import ipaddress
+from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,6 +15,7 @@ from accounts.errors import PasswordIncorrect, UsernameTaken
 from accounts.lockout import lockout_check, lockout_key, lockout_record_failure
 from accounts.models import SecurityEvent, User, username_validator
 from config.errors import InvalidInput
+from config.origin import Origin
 from config.phones import looks_like_phone, phone_to_e164
 from smscodes.errors import InvalidPhone
 from smscodes.services import verification_consume
@@ -21,13 +23,15 @@ from smscodes.services import verification_consume
 Kind = SecurityEvent.Kind
 
 
-def code_consume(*, phone: str, purpose: str, code: str | None, verification_token: str | None) -> str:
+def code_consume(*, phone: str, purpose: str, code: str | None, verification_token: str | None, origin: Origin) -> str:
+    """``smscodes.services.verification_consume`` with empty strings meaning "not given"."""
     return verification_consume(
-        phone=phone, purpose=purpose, code=code or None, verification_token=verification_token or None
+        phone=phone, purpose=purpose, code=code or None, verification_token=verification_token or None, origin=origin
     )
 
 
 def phone_parse(phone: str | None) -> str:
+    """``phone`` (any common format) in E.164, or InvalidPhone."""
     e164 = phone_to_e164(phone or "")
     if e164 is None:
         raise InvalidPhone()
@@ -39,14 +43,16 @@ def fields_required(*names: str) -> InvalidInput:
 
 
 def security_event_record(
-    kind: str, *, user=None, login: str = "", client_ip: str = "", user_agent: str = "", **detail
-) -> None:
-    try:
-        ip = str(ipaddress.ip_address(client_ip)) if client_ip else None
-    except ValueError:
-        ip = None
-    SecurityEvent.objects.create(
-        user=user, kind=kind, login=(login or "")[:150], ip=ip, user_agent=(user_agent or "")[:300], detail=detail
+    kind: str, *, origin: Origin, user: User | None = None, login: str = "", **detail: Any
+) -> SecurityEvent:
+    """Write one security event: what happened, to whom, from where (``origin``)."""
+    return SecurityEvent.objects.create(
+        user=user,
+        kind=kind,
+        login=(login or "")[:150],
+        ip=origin.ip or None,
+        user_agent=origin.user_agent[:300],
+        detail=detail,
     )
 
 
@@ -76,7 +82,9 @@ def username_clean(raw: str | None, *, user: User | None = None) -> str | None:
     return username
 
 
-def user_fields_validate(user: User, names) -> None:
+def user_fields_validate(user: User, names: Iterable[str]) -> None:
+    """``clean_fields`` on ``names`` only, as an InvalidInput naming the culprits."""
+    names = set(names)
     exclude = [field.name for field in User._meta.fields if field.name not in names]
     try:
         user.clean_fields(exclude=exclude)
@@ -84,11 +92,11 @@ def user_fields_validate(user: User, names) -> None:
         raise InvalidInput(fields=exc.message_dict) from exc
 
 
-def login_record_success(user: User, *, method: str, client_ip: str, user_agent: str) -> None:
+def login_record_success(user: User, *, method: str, origin: Origin) -> None:
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
-    security_event_record(Kind.LOGIN_SUCCEEDED, user=user, client_ip=client_ip, user_agent=user_agent, method=method)
+    security_event_record(Kind.LOGIN_SUCCEEDED, user=user, origin=origin, method=method)
 
 
 def user_tokens_revoke(user: User, *, extra_fields: tuple[str, ...] = ()) -> None:
@@ -97,22 +105,19 @@ def user_tokens_revoke(user: User, *, extra_fields: tuple[str, ...] = ()) -> Non
     user.save(update_fields=["tokens_valid_after", *extra_fields])
 
 
-def password_confirm(user: User, password: str, *, field: str, client_ip: str, user_agent: str) -> None:
+def password_confirm(user: User, password: str, *, field: str, origin: Origin) -> None:
     """The account's own password again; wrong tries count towards its lockout."""
     key = lockout_key(user=user)
     lockout_check(key)
     if not user.check_password(password):
         locked = lockout_record_failure(key)
         security_event_record(
-            Kind.LOGIN_FAILED,
-            user=user,
-            client_ip=client_ip,
-            user_agent=user_agent,
-            reason="wrong_current_password",
-            locked=locked,
+            Kind.LOGIN_FAILED, user=user, origin=origin, reason="wrong_current_password", locked=locked
         )
         raise PasswordIncorrect(fields={field: [PasswordIncorrect.default_message]})
 
 
-def actor_detail(actor: User | None) -> dict:
+def actor_detail(origin: Origin) -> dict[str, Any]:
+    """The staff member acting, for an event's detail ({} when the call has no actor)."""
+    actor = origin.actor
     return {"actor_id": actor.pk, "actor": str(actor)} if actor is not None else {}

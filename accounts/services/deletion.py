@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
-from accounts.avatars import avatar_files_delete
 from accounts.models import User
+from accounts.services.avatar import avatar_files_delete
 
 
 @transaction.atomic

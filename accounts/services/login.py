@@ -8,11 +8,12 @@ from accounts.models import User
 from accounts.selectors import user_get_by_login
 from accounts.services.common import Kind, code_consume, login_record_success, phone_parse, security_event_record
 from config.errors import ServiceError
+from config.origin import Origin
 from config.phones import phone_to_e164
 from smscodes.models import Purpose
 
 
-def user_login_password(*, login: str, password: str, client_ip: str = "", user_agent: str = "") -> User:
+def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     """The user whose phone (any format) or username is ``login``, if ``password`` is theirs.
 
     Whatever went wrong (no such account, no usable password, wrong
@@ -26,16 +27,14 @@ def user_login_password(*, login: str, password: str, client_ip: str = "", user_
     login must still leave its event behind.
     """
     login = (login or "").strip()
-    login_ip_throttle(client_ip)
+    login_ip_throttle(origin.ip)
     user = user_get_by_login(login) if login else None
     normalised = phone_to_e164(login) or login.lower()
     key = lockout_key(user=user, login=normalised)
     try:
         lockout_check(key)
     except AccountLocked:
-        security_event_record(
-            Kind.LOGIN_LOCKED, user=user, login=normalised, client_ip=client_ip, user_agent=user_agent
-        )
+        security_event_record(Kind.LOGIN_LOCKED, user=user, login=normalised, origin=origin)
         raise
     if user is not None and user.has_usable_password():
         valid = user.check_password(password)
@@ -50,24 +49,23 @@ def user_login_password(*, login: str, password: str, client_ip: str = "", user_
             Kind.LOGIN_FAILED,
             user=user,
             login=normalised,
-            client_ip=client_ip,
-            user_agent=user_agent,
+            origin=origin,
             reason=reason,
             locked=locked,
         )
         raise InvalidCredentials()
+    assert user is not None  # only an existing account's password can be valid
     if not user.is_active:
         security_event_record(
             Kind.LOGIN_FAILED,
             user=user,
             login=normalised,
-            client_ip=client_ip,
-            user_agent=user_agent,
+            origin=origin,
             reason="disabled",
         )
         raise AccountDisabled()
     lockout_clear(key)
-    login_record_success(user, method="password", client_ip=client_ip, user_agent=user_agent)
+    login_record_success(user, method="password", origin=origin)
     return user
 
 
@@ -76,8 +74,7 @@ def user_login_code(
     phone: str,
     code: str | None = None,
     verification_token: str | None = None,
-    client_ip: str = "",
-    user_agent: str = "",
+    origin: Origin,
 ) -> User:
     """The user owning ``phone``, verified by a ``login`` code or verification token.
 
@@ -88,14 +85,13 @@ def user_login_code(
     user = User.objects.filter(phone=e164).first()
     if user is None:
         raise PhoneNotRegistered()
-    origin = {"user": user, "login": e164, "client_ip": client_ip, "user_agent": user_agent, "method": "code"}
     try:
-        code_consume(phone=e164, purpose=Purpose.LOGIN, code=code, verification_token=verification_token)
+        code_consume(phone=e164, purpose=Purpose.LOGIN, code=code, verification_token=verification_token, origin=origin)
     except ServiceError as exc:
-        security_event_record(Kind.LOGIN_FAILED, reason=exc.code, **origin)
+        security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason=exc.code)
         raise
     if not user.is_active:
-        security_event_record(Kind.LOGIN_FAILED, reason="disabled", **origin)
+        security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason="disabled")
         raise AccountDisabled()
-    login_record_success(user, method="code", client_ip=client_ip, user_agent=user_agent)
+    login_record_success(user, method="code", origin=origin)
     return user

@@ -5,6 +5,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.services.common import Kind, security_event_record, user_tokens_revoke
 from accounts.tokens import access_deny, refresh_revoke
+from config.origin import Origin
 
 
 @transaction.atomic
@@ -15,8 +16,7 @@ def user_logout(
     access_jti: str | None = None,
     access_exp: int | None = None,
     all_devices: bool = False,
-    client_ip: str = "",
-    user_agent: str = "",
+    origin: Origin,
 ) -> None:
     """Log out: the access token ``access_jti`` (deny-list until ``access_exp``)
     and ``refresh`` (blacklisted; a bad or foreign one is ignored) stop working.
@@ -28,6 +28,4 @@ def user_logout(
         refresh_revoke(refresh=refresh, user=user)
     if all_devices:
         user_tokens_revoke(user)
-    security_event_record(
-        Kind.LOGOUT_ALL if all_devices else Kind.LOGOUT, user=user, client_ip=client_ip, user_agent=user_agent
-    )
+    security_event_record(Kind.LOGOUT_ALL if all_devices else Kind.LOGOUT, user=user, origin=origin)

@@ -15,6 +15,7 @@ from accounts.services.common import (
     security_event_record,
     user_tokens_revoke,
 )
+from config.origin import Origin
 from smscodes.models import Purpose
 
 
@@ -25,8 +26,7 @@ def user_password_reset(
     new_password: str,
     code: str | None = None,
     verification_token: str | None = None,
-    client_ip: str = "",
-    user_agent: str = "",
+    origin: Origin,
 ) -> User:
     """Set a new password for the owner of ``phone`` (verified for ``reset_password``).
 
@@ -40,13 +40,15 @@ def user_password_reset(
     if user is None:
         raise PhoneNotRegistered()
     password_validate_new(new_password, user=user, field="new_password")
-    code_consume(phone=e164, purpose=Purpose.RESET_PASSWORD, code=code, verification_token=verification_token)
+    code_consume(
+        phone=e164, purpose=Purpose.RESET_PASSWORD, code=code, verification_token=verification_token, origin=origin
+    )
     if not user.is_active:
         raise AccountDisabled()
     user.set_password(new_password)
     user_tokens_revoke(user, extra_fields=("password",))
     lockout_clear(lockout_key(user=user))
-    security_event_record(Kind.PASSWORD_RESET, user=user, client_ip=client_ip, user_agent=user_agent)
+    security_event_record(Kind.PASSWORD_RESET, user=user, origin=origin)
     return user
 
 
@@ -55,8 +57,7 @@ def user_password_change(
     user: User,
     new_password: str,
     old_password: str | None = None,
-    client_ip: str = "",
-    user_agent: str = "",
+    origin: Origin,
 ) -> User:
     """Change ``user``'s password; ``old_password`` is required when they have one.
 
@@ -67,10 +68,10 @@ def user_password_change(
     if user.has_usable_password():
         if not old_password:
             raise fields_required("old_password")
-        password_confirm(user, old_password, field="old_password", client_ip=client_ip, user_agent=user_agent)
+        password_confirm(user, old_password, field="old_password", origin=origin)
     password_validate_new(new_password, user=user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user_tokens_revoke(user, extra_fields=("password",))
-        security_event_record(Kind.PASSWORD_CHANGED, user=user, client_ip=client_ip, user_agent=user_agent)
+        security_event_record(Kind.PASSWORD_CHANGED, user=user, origin=origin)
     return user

@@ -2,13 +2,12 @@
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import PhoneTaken, RecentLoginRequired
 from accounts.models import User
+from accounts.recent_auth import auth_is_recent
 from accounts.services.common import (
     Kind,
     code_consume,
@@ -17,6 +16,7 @@ from accounts.services.common import (
     security_event_record,
 )
 from config.errors import InvalidInput
+from config.origin import Origin
 from smscodes.models import Purpose
 
 
@@ -28,8 +28,7 @@ def user_phone_change(
     verification_token: str | None = None,
     password: str | None = None,
     authenticated_at: datetime | None = None,
-    client_ip: str = "",
-    user_agent: str = "",
+    origin: Origin,
 ) -> User:
     """Move ``user`` to the new number ``phone`` (verified for ``change_phone``).
 
@@ -41,18 +40,17 @@ def user_phone_change(
     the code errors.
     """
     if password:
-        password_confirm(user, password, field="password", client_ip=client_ip, user_agent=user_agent)
-    elif (
-        authenticated_at is None
-        or (timezone.now() - authenticated_at).total_seconds() > settings.ACCOUNTS_RECENT_LOGIN_SECONDS
-    ):
+        password_confirm(user, password, field="password", origin=origin)
+    elif not auth_is_recent(authenticated_at):
         raise RecentLoginRequired()
     e164 = phone_parse(phone)
     if user.phone and str(user.phone) == e164:
         raise InvalidInput(fields={"phone": [_("This is already your phone number.")]})
     if User.objects.filter(phone=e164).exclude(pk=user.pk).exists():
         raise PhoneTaken()
-    e164 = code_consume(phone=e164, purpose=Purpose.CHANGE_PHONE, code=code, verification_token=verification_token)
+    e164 = code_consume(
+        phone=e164, purpose=Purpose.CHANGE_PHONE, code=code, verification_token=verification_token, origin=origin
+    )
     old_phone = str(user.phone) if user.phone else ""
     try:
         with transaction.atomic():
@@ -61,8 +59,7 @@ def user_phone_change(
             security_event_record(
                 Kind.PHONE_CHANGED,
                 user=user,
-                client_ip=client_ip,
-                user_agent=user_agent,
+                origin=origin,
                 old_phone=old_phone,
                 new_phone=e164,
             )

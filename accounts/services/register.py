@@ -1,8 +1,8 @@
 """Sign-up: a new account for a verified phone (or a username and password)."""
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from accounts import conf
 from accounts.errors import PhoneTaken, UsernameTaken
 from accounts.models import User
 from accounts.services.common import (
@@ -15,6 +15,7 @@ from accounts.services.common import (
     user_fields_validate,
     username_clean,
 )
+from config.origin import Origin
 from smscodes.models import Purpose
 
 
@@ -28,8 +29,7 @@ def user_register(
     username: str | None = None,
     nickname: str = "",
     gender: str = "",
-    client_ip: str = "",
-    user_agent: str = "",
+    origin: Origin,
 ) -> User:
     """Create an account (role ``normal_user``) and return it.
 
@@ -47,7 +47,7 @@ def user_register(
     nickname = (nickname or "").strip()
     gender = gender or ""
     if phone is None:
-        if settings.ACCOUNTS_PHONE_REQUIRED:
+        if conf.phone_required():
             raise fields_required("phone")
         missing = [name for name, value in (("username", username), ("password", password)) if not value]
         if missing:
@@ -61,7 +61,9 @@ def user_register(
     if e164:
         if User.objects.filter(phone=e164).exists():
             raise PhoneTaken()
-        e164 = code_consume(phone=e164, purpose=Purpose.REGISTER, code=code, verification_token=verification_token)
+        e164 = code_consume(
+            phone=e164, purpose=Purpose.REGISTER, code=code, verification_token=verification_token, origin=origin
+        )
     try:
         with transaction.atomic():
             user = User.objects.create_user(
@@ -73,5 +75,5 @@ def user_register(
         if username and User.objects.filter(username__iexact=username).exists():
             raise UsernameTaken() from None
         raise
-    security_event_record(Kind.REGISTERED, user=user, client_ip=client_ip, user_agent=user_agent)
+    security_event_record(Kind.REGISTERED, user=user, origin=origin)
     return user

@@ -1,11 +1,14 @@
-"""What support staff do to an account: role, session revocation, unlock, deactivation."""
+"""What support staff do to an account: role, session revocation, unlock, deactivation.
 
-from django.contrib.auth.models import Group
+The staff member acting is ``origin.actor``; the event records who it was.
+"""
+
 from django.db import transaction
 
 from accounts.lockout import lockout_clear, lockout_key
-from accounts.models import Role, User
+from accounts.models import Role, User, role_group
 from accounts.services.common import Kind, actor_detail, security_event_record, user_tokens_revoke
+from config.origin import Origin
 
 
 def user_set_role(*, user: User, role: str, new_user: bool = False) -> User:
@@ -13,13 +16,14 @@ def user_set_role(*, user: User, role: str, new_user: bool = False) -> User:
 
     Permissions follow roles through groups, so the two must never disagree.
     ``new_user``: the user was just created and belongs to no group yet, so
-    there is nothing to leave (``UserManager.create_user``: two queries, the
-    group and the membership). Raises ValueError for an unknown role. Callers
-    check the ``accounts.change_user_role`` permission of whoever asked.
+    there is nothing to leave (what ``UserManager.create_user`` does itself:
+    two queries, the group and the membership). Raises ValueError for an
+    unknown role. Callers check the ``accounts.change_user_role`` permission
+    of whoever asked.
     """
     if role not in Role.values:
         raise ValueError(f"Unknown role: {role!r}")
-    group = Group.objects.get_or_create(name=role)[0]
+    group = role_group(role)
     if new_user:
         user.groups.add(group)
         return user
@@ -37,27 +41,21 @@ def user_set_role(*, user: User, role: str, new_user: bool = False) -> User:
 
 
 @transaction.atomic
-def user_revoke_all_sessions(
-    *, user: User, actor: User | None = None, client_ip: str = "", user_agent: str = ""
-) -> None:
-    """End every token and browser session of ``user`` issued until now (``actor``: staff who asked)."""
+def user_revoke_all_sessions(*, user: User, origin: Origin) -> None:
+    """End every token and browser session of ``user`` issued until now."""
     user_tokens_revoke(user)
-    security_event_record(
-        Kind.SESSIONS_REVOKED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor)
-    )
+    security_event_record(Kind.SESSIONS_REVOKED, user=user, origin=origin, **actor_detail(origin))
 
 
-def user_unlock(*, user: User, actor: User | None = None, client_ip: str = "", user_agent: str = "") -> None:
+def user_unlock(*, user: User, origin: Origin) -> None:
     """Lift ``user``'s login lockout and forget their failed attempts."""
     lockout_clear(lockout_key(user=user))
-    security_event_record(Kind.UNLOCKED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor))
+    security_event_record(Kind.UNLOCKED, user=user, origin=origin, **actor_detail(origin))
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, actor: User | None = None, client_ip: str = "", user_agent: str = "") -> None:
+def user_deactivate(*, user: User, origin: Origin) -> None:
     """Disable ``user``: no login, and every token and browser session ends."""
     user.is_active = False
     user_tokens_revoke(user, extra_fields=("is_active",))
-    security_event_record(
-        Kind.DEACTIVATED, user=user, client_ip=client_ip, user_agent=user_agent, **actor_detail(actor)
-    )
+    security_event_record(Kind.DEACTIVATED, user=user, origin=origin, **actor_detail(origin))

@@ -1,8 +1,8 @@
 from django import template
-from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
-from accounts.avatar_views import AVATAR_ERROR_SESSION_KEY
+from accounts import conf
+from accounts.sessions import AVATAR_ERROR_SESSION_KEY
 
 register = template.Library()
 
@@ -10,7 +10,7 @@ register = template.Library()
 @register.simple_tag
 def avatar_max_size() -> str:
     """``AVATAR_MAX_BYTES`` for people ("5.0 MB"), for the upload form's help text."""
-    return filesizeformat(settings.AVATAR_MAX_BYTES)
+    return filesizeformat(conf.avatar_max_bytes())
 
 
 @register.simple_tag(takes_context=True)

@@ -5,6 +5,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent, User
+from config.origin import Origin
 from smscodes.services import sms_code_send, sms_code_verify
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_api_error
@@ -17,7 +18,7 @@ STRONG = "Blue-Kettle-42"
 
 
 def code_for(phone: str, purpose: str) -> str:
-    sms_code_send(phone=phone, purpose=purpose, client_ip="10.0.0.9")
+    sms_code_send(phone=phone, purpose=purpose, origin=Origin(ip="10.0.0.9", user_agent=""))
     return last_code_for(phone)
 
 
@@ -60,7 +61,9 @@ def test_register_with_code_returns_session_and_a_usable_token(api_client):
 
 
 def test_register_with_form_body_and_verification_token_without_password(api_client):
-    verification = sms_code_verify(phone=NEW_PHONE, purpose="register", code=code_for(NEW_PHONE, "register"))
+    verification = sms_code_verify(
+        phone=NEW_PHONE, purpose="register", code=code_for(NEW_PHONE, "register"), origin=Origin.system()
+    )
     response = api_client.post(
         "/api/v1/auth/register",  # no trailing slash: still served, body kept
         {"phone": NEW_PHONE, "verification_token": verification.verification_token},
@@ -556,3 +559,14 @@ def test_error_messages_follow_accept_language(api_client):
         "/api/v1/auth/login/", {"login": "nobody", "password": "Wrong-pass-1"}, HTTP_ACCEPT_LANGUAGE="en"
     )
     assert english.json()["message"] == "Wrong phone number, username or password."
+
+
+def test_lockout_in_rate_syntax_replaces_the_older_pair(api_client, settings, frozen_clock):
+    settings.ACCOUNTS_LOGIN_MAX_FAILURES = 50  # ignored once ACCOUNTS_LOCKOUT_RATE is set
+    settings.ACCOUNTS_LOCKOUT_RATE = "2/10m"
+    UserFactory(phone="+8613900000000")
+    for _ in range(2):
+        response = api_client.post("/api/v1/auth/login/", {"login": "13900000000", "password": "Wrong-pass-1"})
+        assert_api_error(response, 401, "invalid_credentials")
+    response = api_client.post("/api/v1/auth/login/", {"login": "13900000000", "password": PASSWORD})
+    assert assert_api_error(response, 429, "account_locked")["retry_after"] == 600

@@ -5,6 +5,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent, User
+from config.origin import Origin
 from smscodes.services import sms_code_send
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_api_error, bearer_client
@@ -16,7 +17,7 @@ NEW_PHONE = "+8613800138000"
 
 
 def code_for(phone: str, purpose: str) -> str:
-    sms_code_send(phone=phone, purpose=purpose, client_ip="10.0.0.9")
+    sms_code_send(phone=phone, purpose=purpose, origin=Origin(ip="10.0.0.9", user_agent=""))
     return last_code_for(phone)
 
 

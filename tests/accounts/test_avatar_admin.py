@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from accounts.avatars import avatar_set
 from accounts.models import User
+from accounts.services.avatar import avatar_set
 from tests.accounts.avatar_images import image_bytes, upload
 from tests.factories import UserFactory
 

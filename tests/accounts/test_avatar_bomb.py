@@ -24,7 +24,7 @@ import io, json, resource, sys, time
 import django
 
 django.setup()
-from accounts.avatars import avatar_process
+from accounts.avatar_pipeline import avatar_process
 from config.errors import InvalidInput
 from PIL import Image
 

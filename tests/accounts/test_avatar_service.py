@@ -11,10 +11,11 @@ from django.conf import settings
 from django.db import connection
 from PIL import Image, ImageFile
 
-from accounts import avatars
-from accounts.avatars import avatar_process, avatar_remove, avatar_set
+from accounts.avatar_pipeline import avatar_process
 from accounts.errors import FileTooLarge, UnsupportedMediaType
 from accounts.models import User
+from accounts.services import avatar as avatars
+from accounts.services.avatar import avatar_remove, avatar_set
 from config.errors import InvalidInput
 from tests.accounts.avatar_images import (
     BLUE,

@@ -9,6 +9,7 @@ from accounts import services
 from accounts.errors import PhoneTaken
 from accounts.models import User
 from accounts.services import register as register_flow
+from config.origin import Origin
 
 PHONE = "+8613800138000"
 
@@ -21,7 +22,7 @@ def test_concurrent_registrations_of_one_number_make_one_account(monkeypatch):
     # see PhoneTaken, not a 500.
     barrier = threading.Barrier(2, timeout=10)
 
-    def consume(*, phone, purpose, code, verification_token):
+    def consume(*, phone, purpose, code, verification_token, origin):
         barrier.wait()
         return phone
 
@@ -30,7 +31,7 @@ def test_concurrent_registrations_of_one_number_make_one_account(monkeypatch):
 
     def register(nickname):
         try:
-            services.user_register(phone=PHONE, code="123456", nickname=nickname)
+            services.user_register(phone=PHONE, code="123456", nickname=nickname, origin=Origin.system())
             results.append("created")
         except PhoneTaken:
             results.append("phone_taken")

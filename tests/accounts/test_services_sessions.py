@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.errors import AccountLocked, InvalidCredentials
 from accounts.sessions import SESSION_AUTH_TIME_KEY, session_authenticated_at, session_login
+from config.origin import Origin
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_api_error
 
@@ -43,7 +44,7 @@ def test_logout_everywhere_ends_browser_sessions_started_before():
     user = UserFactory()
     browser = browser_for(user)
     assert browser.get("/api/v1/me/").status_code == 200
-    services.user_logout(user=user, all_devices=True)
+    services.user_logout(user=user, all_devices=True, origin=Origin.system())
     assert_api_error(browser.get("/api/v1/me/"), 401, "not_authenticated")
     # A session started afterwards is fine.
     assert browser_for(user).get("/api/v1/me/").status_code == 200
@@ -54,18 +55,20 @@ def test_revocations_end_browser_sessions(revoke):
     user = UserFactory()
     browser = browser_for(user)
     if revoke == "password_change":
-        services.user_password_change(user=user, old_password=PASSWORD, new_password="Blue-Kettle-42")
+        services.user_password_change(
+            user=user, old_password=PASSWORD, new_password="Blue-Kettle-42", origin=Origin.system()
+        )
     elif revoke == "revoke_all":
-        services.user_revoke_all_sessions(user=user)
+        services.user_revoke_all_sessions(user=user, origin=Origin.system())
     else:
-        services.user_deactivate(user=user)
+        services.user_deactivate(user=user, origin=Origin.system())
     assert_api_error(browser.get("/api/v1/me/"), 401, "not_authenticated")
 
 
 def test_deactivation_refuses_older_tokens_as_invalid():
     user = UserFactory(phone="+8613900000000")
     tokens = APIClient().post("/api/v1/auth/login/", {"login": "13900000000", "password": PASSWORD}).json()["tokens"]
-    services.user_deactivate(user=user)
+    services.user_deactivate(user=user, origin=Origin.system())
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert_api_error(client.get("/api/v1/me/"), 401, "token_invalid")
@@ -79,7 +82,7 @@ def test_session_without_a_recorded_login_time_ends_on_revocation():
     browser = Client()
     browser.force_login(user)
     assert browser.get("/api/v1/me/").status_code == 200
-    services.user_revoke_all_sessions(user=user)
+    services.user_revoke_all_sessions(user=user, origin=Origin.system())
     assert_api_error(browser.get("/api/v1/me/"), 401, "not_authenticated")
 
 
@@ -94,12 +97,12 @@ def test_unlock_service_lifts_the_lockout(settings):
     settings.ACCOUNTS_LOGIN_MAX_FAILURES = 1
     user = UserFactory(phone="+8613900000000")
     with pytest.raises(InvalidCredentials):
-        services.user_login_password(login="13900000000", password="Wrong-pass-1")
+        services.user_login_password(login="13900000000", password="Wrong-pass-1", origin=Origin.system())
     with pytest.raises(AccountLocked) as locked:
-        services.user_login_password(login="13900000000", password=PASSWORD)
+        services.user_login_password(login="13900000000", password=PASSWORD, origin=Origin.system())
     assert locked.value.retry_after >= 1
-    services.user_unlock(user=user)
-    assert services.user_login_password(login="13900000000", password=PASSWORD) == user
+    services.user_unlock(user=user, origin=Origin.system())
+    assert services.user_login_password(login="13900000000", password=PASSWORD, origin=Origin.system()) == user
 
 
 def test_profile_update_refuses_unknown_keys_and_leaves_the_user_untouched():

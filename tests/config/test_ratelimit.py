@@ -3,8 +3,17 @@
 import threading
 
 import pytest
+from django.core.cache import cache
 
-from config.ratelimit import Rate, counter_incr, rate_parse, ratelimit_hit
+from config.ratelimit import (
+    Rate,
+    counter_incr,
+    rate_parse,
+    ratelimit_get,
+    ratelimit_hit,
+    ratelimit_key,
+    ratelimit_reset,
+)
 from tests.helpers import assert_api_error
 
 
@@ -88,3 +97,29 @@ def test_client_ip_ignores_forwarded_junk(rf, settings):
     assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4\x00")) == "10.0.0.9"
     settings.TRUSTED_PROXY_COUNT = 0
     assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="1.2.3.4")) == "10.0.0.9"
+
+
+@pytest.mark.parametrize("text", ["", "5", "5/x", "/m", "five/m", "5/0m", "-1/m"])
+def test_rate_parse_refuses_anything_else(text):
+    with pytest.raises(ValueError):
+        rate_parse(text)
+
+
+def test_cost_get_and_reset_count_in_the_same_window():
+    now = 2_000_010
+    assert ratelimit_hit(scope="t", key="k", rate="5/m", cost=3, now=now).count == 3
+    assert ratelimit_get(scope="t", key="k", rate="5/m", now=now).count == 3
+    assert not ratelimit_hit(scope="t", key="k", rate="5/m", cost=3, now=now).allowed
+    ratelimit_reset(scope="t", key="k", rate="5/m", now=now)
+    assert ratelimit_get(scope="t", key="k", rate="5/m", now=now).count == 0
+
+
+def test_a_rate_of_zero_is_no_limit():
+    assert all(ratelimit_hit(scope="t", key="k", rate="0/m").allowed for _ in range(5))
+
+
+def test_keys_hold_a_hash_of_what_they_count_never_the_value():
+    key = ratelimit_key(scope="login-ip", key="198.51.100.23", rate=Rate(30, 60), now=1_000_000)
+    assert "198.51.100.23" not in key and key.startswith("rl:login-ip:60:16666:")
+    ratelimit_hit(scope="login-ip", key="198.51.100.23", rate="30/m", now=1_000_000)
+    assert cache.get(key) == 1

@@ -62,7 +62,7 @@ def test_picking_a_file_shows_a_preview_before_the_upload_ends(browser_page, bro
 
 
 def test_removing_the_avatar_asks_first(browser_page, browser_login, settings):
-    from accounts.avatars import avatar_set
+    from accounts.services.avatar import avatar_set
 
     settings.DEBUG = True
     user = UserFactory(nickname="Mei")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from config.origin import Origin
 from smscodes.models import SmsMessage, SmsStatus
 from smscodes.services import sms_code_send
 from tests.smscodes.utils import last_code_for
@@ -21,7 +22,7 @@ def staff_client(client, django_user_model):
 
 @pytest.fixture
 def log():
-    sms_code_send(phone=PHONE, purpose="register", client_ip="203.0.113.5")
+    sms_code_send(phone=PHONE, purpose="register", origin=Origin(ip="203.0.113.5", user_agent=""))
     SmsMessage.objects.create(phone="+8613900000000", purpose="login", backend="aliyun", status=SmsStatus.FAILED)
     return last_code_for(PHONE)
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from config.origin import Origin
 from smscodes.errors import SmsSendFailed
 from smscodes.models import SmsMessage, SmsStatus
 from smscodes.services import sms_code_send
@@ -81,7 +82,7 @@ def stand_in():
 
 
 def send(purpose="register"):
-    return sms_code_send(phone=PHONE, purpose=purpose, client_ip="127.0.0.1")
+    return sms_code_send(phone=PHONE, purpose=purpose, origin=Origin(ip="127.0.0.1", user_agent=""))
 
 
 # --- Aliyun -------------------------------------------------------------------------------------

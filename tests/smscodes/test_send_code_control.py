@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from smscodes.views import send_code_from_form
+from accounts.views import send_code_from_form
 from tests.smscodes.utils import last_code_for, sent_to
 
 pytestmark = pytest.mark.urls("tests.smscodes.urls")

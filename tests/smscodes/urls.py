@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.template import RequestContext, Template
 from django.urls import include, path
 
-from smscodes.views import send_code_from_form
+from accounts.views import send_code_from_form
 
 PAGE = Template(
     """{% extends "base.html" %}{% block content %}

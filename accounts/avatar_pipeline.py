@@ -1,37 +1,30 @@
-"""Avatars: the avatar part of accounts' services, in a module of its own.
+"""The avatar pipeline: an upload in, re-encoded pictures out. Pure image code.
 
-``avatar_set`` and ``avatar_remove`` are the only writers of ``User.avatar`` /
-``User.avatar_thumbnail``; the API, the ``/account/`` page and the admin all
-call them. An avatar is the only file a user can put on our servers, so every
-upload is treated as hostile:
+No database, no storage, no request: ``accounts.services.avatar`` stores what
+``avatar_process`` returns. An avatar is the only file a user can put on our
+servers, so every upload is treated as hostile:
 
 - the type is decided by content, with an explicit allow-list of Pillow
   plugins (JPEG, PNG, WebP, GIF first frame) — never by name or Content-Type;
 - sizes are checked from the header before anything is decoded (pixel bombs
   cost a header read, not a gigabyte);
-- what is stored is re-encoded pixels only (WebP), upright (EXIF orientation
-  applied) and without any metadata, under a random name.
+- what comes out is re-encoded pixels only (WebP), upright (EXIF orientation
+  applied) and without any metadata.
 """
 
 import io
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import IO
 
-from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import Storage
-from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from accounts.errors import UnsupportedMediaType
-from accounts.models import User
-from accounts.upload import file_too_large
+from accounts import conf
+from accounts.errors import UnsupportedImage, file_too_large
 from config.errors import InvalidInput
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("accounts.avatars")
 
 # Pillow plugins we let near user data, by Pillow's format name. Everything
 # else (SVG, HTML, PDF, TIFF, PSD, BMP…) never reaches a decoder.
@@ -42,7 +35,6 @@ THUMBNAIL_SIDE = 128
 OUTPUT_FORMAT = "WEBP"
 OUTPUT_EXTENSION = "webp"
 OUTPUT_QUALITY = 82
-UPLOAD_DIR = "avatars"
 
 # EXIF orientation -> the transpose that makes the picture upright
 # (the same table as ImageOps.exif_transpose, applied by hand so that no
@@ -104,7 +96,7 @@ def _webp_canvas_size(head: bytes) -> tuple[int, int] | None:
 def _check_dimensions(width: int, height: int) -> None:
     # Pillow's own bomb threshold caps ours: whatever Pillow would warn about
     # is refused here, before its warning could fire or a decoder could run.
-    limit = settings.AVATAR_MAX_PIXELS
+    limit = conf.avatar_max_pixels()
     if Image.MAX_IMAGE_PIXELS:
         limit = min(limit, Image.MAX_IMAGE_PIXELS)
     if width * height > limit:
@@ -143,10 +135,10 @@ def _open_header(file: IO[bytes]) -> Image.Image:
             logger.info("Avatar header rejected (%s): %r", name, exc)
             raise _corrupt() from exc
         if image.format not in (*ALLOWED_FORMATS, "MPO"):  # MPO: a JPEG with extra frames (phone cameras)
-            raise UnsupportedMediaType()
+            raise UnsupportedImage()
         _check_dimensions(*image.size)
         return image
-    raise UnsupportedMediaType()
+    raise UnsupportedImage()
 
 
 # --- The pipeline ---------------------------------------------------------------------------
@@ -204,7 +196,7 @@ def avatar_process(file: IO[bytes]) -> ProcessedAvatar:
     (checked from the header, before decoding), less than 64×64, or a
     truncated/corrupt image.
     """
-    max_bytes = settings.AVATAR_MAX_BYTES
+    max_bytes = conf.avatar_max_bytes()
     if _file_size(file) > max_bytes:
         raise file_too_large(max_bytes)
 
@@ -230,83 +222,3 @@ def avatar_process(file: IO[bytes]) -> ProcessedAvatar:
     # else from the full image (a long, thin picture keeps a sharp square).
     thumbnail = _square(picture if min(picture.size) >= 2 * THUMBNAIL_SIDE else image, THUMBNAIL_SIDE)
     return ProcessedAvatar(picture=_encode(picture), picture_size=picture.size, thumbnail=_encode(thumbnail))
-
-
-# --- Storage and the user row ----------------------------------------------------------------
-
-
-def _storage() -> Storage:
-    return User._meta.get_field("avatar").storage
-
-
-def _store(processed: ProcessedAvatar) -> tuple[str, str]:
-    """Save both files under one random name; returns their storage names."""
-    storage = _storage()
-    key = uuid.uuid4().hex
-    picture = storage.save(f"{UPLOAD_DIR}/{key}.{OUTPUT_EXTENSION}", ContentFile(processed.picture))
-    try:
-        thumbnail = storage.save(f"{UPLOAD_DIR}/{key}.thumb.{OUTPUT_EXTENSION}", ContentFile(processed.thumbnail))
-    except Exception:
-        avatar_files_delete([picture])
-        raise
-    return picture, thumbnail
-
-
-def avatar_files_delete(names) -> None:
-    """Delete stored avatar files by name; a failure is logged, never raised (it runs after commits)."""
-    storage = _storage()
-    for name in names:
-        if not name:
-            continue
-        try:
-            storage.delete(name)
-        except Exception:  # a file left behind is better than a failed request after commit
-            logger.exception("Could not delete avatar file %s", name)
-
-
-def _lock_user(pk) -> User:
-    # The row lock serialises concurrent avatar changes of one user: each
-    # sees the names the previous one committed, and deletes exactly those.
-    return User.objects.select_for_update().only("pk", "avatar", "avatar_thumbnail").get(pk=pk)
-
-
-def _replace(*, user: User, picture: str, thumbnail: str) -> None:
-    """Point the row at the new names; the old files go once that is committed."""
-    with transaction.atomic():
-        locked = _lock_user(user.pk)
-        old = [locked.avatar.name, locked.avatar_thumbnail.name]
-        if old == [picture, thumbnail]:  # removing an avatar that is not there
-            return
-        locked.avatar.name = picture
-        locked.avatar_thumbnail.name = thumbnail
-        locked.save(update_fields=["avatar", "avatar_thumbnail"])
-        transaction.on_commit(lambda: avatar_files_delete(old), robust=True)
-    user.avatar.name = picture
-    user.avatar_thumbnail.name = thumbnail
-
-
-def avatar_set(*, user: User, file: IO[bytes]) -> User:
-    """Validate ``file``, store it re-encoded as ``user``'s avatar and return ``user``.
-
-    ``file`` is any binary file object (an ``UploadedFile`` from a request).
-    Raises what ``avatar_process`` raises; nothing is stored then. The image
-    work runs before the transaction, so the row lock is held only for the
-    update. The previous files are deleted after the commit; new files are
-    deleted again if the update fails. Call it outside an enclosing
-    transaction: Django has no hook for an outer rollback, which would leave
-    the new files unreferenced.
-    """
-    processed = avatar_process(file)
-    picture, thumbnail = _store(processed)
-    try:
-        _replace(user=user, picture=picture, thumbnail=thumbnail)
-    except BaseException:
-        avatar_files_delete([picture, thumbnail])
-        raise
-    return user
-
-
-def avatar_remove(*, user: User) -> User:
-    """Clear ``user``'s avatar; the files are deleted after the commit. Idempotent."""
-    _replace(user=user, picture="", thumbnail="")
-    return user

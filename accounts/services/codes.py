@@ -1,0 +1,48 @@
+"""Sending a code to a phone for an account flow: the account rule of each purpose, then the generic send.
+
+smscodes issues and checks codes for any number and knows nothing of
+accounts; whether a number may get a code for a purpose is an account rule,
+and it lives here. The send endpoint (``POST /api/v1/sms/codes/``) and the
+send-code button of every page call ``phone_code_send``.
+"""
+
+from accounts.errors import PhoneNotRegistered, PhoneTaken
+from accounts.models import User
+from config.origin import Origin
+from smscodes.models import Purpose
+from smscodes.services import SmsCodeSent, sms_code_send
+from smscodes.validators import sms_phone_validate, sms_purpose_validate
+
+# The account rule of each purpose: the number must be free, or must belong to an account.
+NEEDS_FREE_NUMBER = frozenset({Purpose.REGISTER, Purpose.CHANGE_PHONE})
+NEEDS_ACCOUNT = frozenset({Purpose.LOGIN, Purpose.RESET_PASSWORD})
+
+
+def phone_code_rule_check(*, phone: str, purpose: str) -> None:
+    """Raise PhoneTaken (register, change_phone) or PhoneNotRegistered (login, reset_password).
+
+    ``phone`` in E.164. One query (``EXISTS``) for the purposes with a rule.
+    """
+    if purpose not in NEEDS_FREE_NUMBER | NEEDS_ACCOUNT:
+        return
+    exists = User.objects.filter(phone=phone).exists()
+    if purpose in NEEDS_FREE_NUMBER and exists:
+        raise PhoneTaken()
+    if purpose in NEEDS_ACCOUNT and not exists:
+        raise PhoneNotRegistered()
+
+
+def phone_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
+    """Send a code for ``purpose`` to ``phone`` (any format), if the purpose's account rule allows it.
+
+    Checks, in this order: the number (``InvalidPhone``,
+    ``PhoneRegionNotAllowed``), the purpose (``InvalidInput`` on ``purpose``),
+    the account rule (``PhoneTaken`` / ``PhoneNotRegistered``, each on
+    ``phone``), then everything ``smscodes.services.sms_code_send`` checks
+    (cooldown, limits, provider). Cost: 2 SQL queries (the rule, the send log)
+    and the send's cache round trips.
+    """
+    e164 = sms_phone_validate(phone)
+    purpose = sms_purpose_validate(purpose)
+    phone_code_rule_check(phone=e164, purpose=purpose)
+    return sms_code_send(phone=e164, purpose=purpose, origin=origin)
