@@ -153,13 +153,14 @@ def _check_all(form, *, secret_field: str | None = None, username: bool = False)
         _add_errors(form, lambda: sms_phone_validate(phone))
     if username and form.data.get("username") and "username" not in form.errors:
         _add_errors(form, lambda: username_clean(form.data.get("username")))
-    password = data.get(secret_field) if secret_field else None
-    if password and secret_field not in form.errors:
+    if secret_field is None:
+        return
+    field = secret_field
+    password = data.get(field)
+    if password and field not in form.errors:
         candidate = User(username=data.get("username") or None, nickname=data.get("nickname") or "")
         _add_errors(
-            form,
-            lambda: password_validate_new(password, user=candidate, field=secret_field),
-            fields={"password": secret_field},
+            form, lambda: password_validate_new(password, user=candidate, field=field), fields={"password": field}
         )
 
 
