@@ -57,7 +57,17 @@ class UserChangeForm(PhoneOrUsernameRequired, DjangoUserChangeForm):
 class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
-    list_display = ("id", "avatar_column", "phone", "username", "nickname", "role", "is_active", "date_joined")
+    list_display = (
+        "id",
+        "avatar_column",
+        "phone",
+        "username",
+        "nickname",
+        "role",
+        "is_active",
+        "login_lock",
+        "date_joined",
+    )
     list_display_links = ("id", "phone", "username")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username", "nickname", "email")
