@@ -380,7 +380,12 @@ def account(request: HttpRequest) -> HttpResponse:
     initial = ProfileForm.initial_for(user)
     if request.method == "POST":
         form = ProfileForm(request.POST, initial=initial)
-        if form.is_valid():
+        form.is_valid()
+        username = form.data.get("username", "").strip()
+        if username and username != (user.username or "") and "username" not in form.errors:
+            # The username's rule too, in the same pass as the form's own checks (every error at once).
+            _add_errors(form, lambda: username_clean(username, user=user))
+        if not form.errors:
             # Only what changed: an untouched empty username stays unset.
             data = {name: form.cleaned_data[name] for name in form.changed_data}
             try:

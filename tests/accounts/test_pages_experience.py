@@ -235,3 +235,10 @@ def test_chinese_pages_say_ni_not_nin(client):
     for path in ("/", "/no-such-page/", SIGNUP, LOGIN):
         assert "您" not in client.get(path).content.decode(), path
     assert "您" not in zh("You do not have permission to do this.")
+
+
+def test_the_profile_reports_a_bad_email_and_a_bad_username_together(client, user):
+    client.force_login(user)
+    response = client.post(reverse("accounts:account"), {"email": "not-an-email", "username": "!"})
+    assert field_errors(response, "email")
+    assert field_errors(response, "username")
