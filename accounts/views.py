@@ -8,6 +8,7 @@ control: without JavaScript its button submits the form with
 what was typed and the countdown.
 """
 
+import phonenumbers
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout as auth_logout
@@ -109,6 +110,21 @@ def send_code_from_form(request: HttpRequest, *, phone: str, purpose: str) -> tu
     return True, message, sent.resend_in
 
 
+def _posted(request: HttpRequest):
+    """The POST, with the region picked next to the phone input applied to a number typed without ``+``.
+
+    The picker is shown only when ``SMS_ALLOWED_REGIONS`` has several regions;
+    a region outside them is ignored (the number is then read in the default region).
+    """
+    data = request.POST
+    region = data.get("phone_region", "")
+    phone = data.get("phone", "").strip()
+    if region in settings.SMS_ALLOWED_REGIONS and phone and not phone.startswith(("+", "00")):
+        data = data.copy()
+        data["phone"] = f"+{phonenumbers.country_code_for_region(region)} {phone}"
+    return data
+
+
 def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
     """Bind a phone + code form to the POST, or handle its send-code button.
 
@@ -117,13 +133,14 @@ def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kw
     "resend_in"}`` with an unbound ``form`` that keeps what was typed (so no
     "required" errors for the fields not filled in yet).
     """
-    if "send_code" not in request.POST:
-        form = form_class(request.POST, **form_kwargs)
+    posted = _posted(request)
+    if "send_code" not in posted:
+        form = form_class(posted, **form_kwargs)
         if request.POST.get("verification_token"):
             # The code was right on an earlier submit (see _verify_code): not asked for again.
             form.fields["code"].required = False
         return form, None
-    ok, message, resend_in = send_code_from_form(request, phone=request.POST.get("phone", ""), purpose=purpose)
+    ok, message, resend_in = send_code_from_form(request, phone=posted.get("phone", ""), purpose=purpose)
     kept = {
         name: value
         for name, value in request.POST.items()
@@ -200,7 +217,7 @@ def _send_code_state(request: HttpRequest, send_code: dict | None, *, purpose: s
     """
     if send_code is not None or request.method != "POST":
         return send_code
-    seconds = sms_resend_in(phone=request.POST.get("phone", ""), purpose=purpose)
+    seconds = sms_resend_in(phone=_posted(request).get("phone", ""), purpose=purpose)
     if not seconds:
         return None
     message = ngettext(

@@ -22,6 +22,14 @@
     return match ? match[1] + " " + match[2] + " " + match[3] : phone;
   }
 
+  // With a region picker (several SMS_ALLOWED_REGIONS), a number typed without "+" is in the picked region.
+  function withRegion(form, value) {
+    var region = form.elements.phone_region;
+    value = value.trim();
+    if (!region || !value || value.charAt(0) === "+" || value.slice(0, 2) === "00") return value;
+    return region.options[region.selectedIndex].text + " " + value;
+  }
+
   function status(button) {
     var id = button.getAttribute("data-status-id");
     var element = id && document.getElementById(id);
@@ -82,7 +90,7 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken(form) },
-      body: JSON.stringify({ phone: phone ? phone.value : "", purpose: button.getAttribute("data-purpose") })
+      body: JSON.stringify({ phone: withRegion(form, phone ? phone.value : ""), purpose: button.getAttribute("data-purpose") })
     })
       .then(function (response) {
         return response.json().then(function (body) { return { status: response.status, body: body }; });

@@ -15,6 +15,7 @@ from accounts.models import User
 from config.phone_display import phone_display, phone_masked
 from tests.accounts.test_pages_auth import field_errors, send_code, verification_token_in, wrong, zh
 from tests.factories import UserFactory
+from tests.smscodes.utils import last_code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -242,3 +243,16 @@ def test_the_profile_reports_a_bad_email_and_a_bad_username_together(client, use
     response = client.post(reverse("accounts:account"), {"email": "not-an-email", "username": "!"})
     assert field_errors(response, "email")
     assert field_errors(response, "username")
+
+
+def test_a_number_typed_with_the_region_picker_is_read_in_that_region(client, settings):
+    settings.SMS_ALLOWED_REGIONS = ["CN", "HK"]
+    response = client.post(SIGNUP, {"phone_region": "HK", "phone": "5123 4567", "send_code": "1"})
+    assert "验证码已发送至 +852 5123 4567" in response.content.decode()
+    assert last_code_for("+85251234567")
+
+
+def test_the_region_picker_cannot_pick_a_region_outside_the_allowed_ones(client, settings):
+    settings.SMS_ALLOWED_REGIONS = ["CN", "HK"]
+    client.post(SIGNUP, {"phone_region": "US", "phone": "137 0000 0001", "send_code": "1"})
+    assert last_code_for(NEW_PHONE)
