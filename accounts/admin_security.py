@@ -1,9 +1,10 @@
 """The security side of the user admin: events (read-only), unlock, revoke all sessions.
 
 Kept out of ``accounts/admin.py`` so the shared UserAdmin only gains a base
-class. Every change goes through a service (``user_unlock``,
-``user_revoke_all_sessions``, ``user_deactivate``) and is written to the
-admin history too.
+class. Every change goes through a service of ``accounts.services.staff``
+(``user_unlock``, ``user_revoke_all_sessions``), which checks that the staff
+member may touch the account; the list actions leave alone, and count, the
+accounts they may not. Each change is written to the admin history too.
 """
 
 import datetime
@@ -20,11 +21,12 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from accounts.errors import StaffPermissionDenied
 from accounts.lockout import lockout_key, lockout_until
 from accounts.models import SecurityEvent
-from accounts.services import user_deactivate, user_revoke_all_sessions, user_unlock
-from accounts.sessions import session_keep_after_revocation
+from accounts.services.staff import user_revoke_all_sessions, user_unlock
 from config.admin import ReadOnlyAdminMixin
 from config.origin import Origin
 from config.user_agents import user_agent_label
@@ -90,6 +92,22 @@ class _EventDisplay:
         return event_reason(obj.detail)
 
 
+
+def report_skipped(model_admin, request, skipped: int) -> None:
+    """Say how many selected accounts a list action left alone (staff and superusers, for most staff)."""
+    if skipped:
+        model_admin.message_user(
+            request,
+            ngettext(
+                "%(count)d selected account was left alone: you may not change it.",
+                "%(count)d selected accounts were left alone: you may not change them.",
+                skipped,
+            )
+            % {"count": skipped},
+            messages.WARNING,
+        )
+
+
 class SecurityEventInline(_EventDisplay, ReadOnlyAdminMixin, admin.TabularInline):
     """The user's latest security events on their admin page."""
 
@@ -125,7 +143,7 @@ class SecurityEventAdmin(_EventDisplay, ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("user",)
 
 
-class SecurityEventAdminMixin:
+class SecurityEventAdminMixin(admin.ModelAdmin):
     """Mixed into UserAdmin: events inline, unlock / revoke buttons and actions, deactivation."""
 
     inlines = (SecurityEventInline,)
@@ -208,7 +226,10 @@ class SecurityEventAdminMixin:
         user = self._change_target(request, object_id)
         if user is None:
             return HttpResponseNotAllowed(["POST"])
-        user_unlock(user=user, origin=Origin.from_request(request))
+        try:
+            user_unlock(user=user, origin=Origin.from_request(request))
+        except StaffPermissionDenied:
+            raise PermissionDenied from None
         self.log_change(request, user, str(_("Unlocked login")))
         self.message_user(request, _("Login unlocked for %(user)s.") % {"user": user}, messages.SUCCESS)
         return redirect("admin:accounts_user_change", user.pk)
@@ -219,7 +240,10 @@ class SecurityEventAdminMixin:
         user = self._change_target(request, object_id)
         if user is None:
             return HttpResponseNotAllowed(["GET", "POST"])
-        user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
+        try:
+            user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
+        except StaffPermissionDenied:
+            raise PermissionDenied from None
         self.log_change(request, user, str(_("Revoked all sessions")))
         self.message_user(request, _("Every session of %(user)s has ended.") % {"user": user}, messages.SUCCESS)
         return redirect("admin:accounts_user_change", user.pk)
@@ -245,37 +269,23 @@ class SecurityEventAdminMixin:
 
     @admin.action(description=_("Unlock login"), permissions=["change"])
     def unlock_logins(self, request, queryset):
-        for user in queryset:
-            user_unlock(user=user, origin=Origin.from_request(request))
-            self.log_change(request, user, str(_("Unlocked login")))
-        self.message_user(
-            request, _("Login unlocked for %(count)d users.") % {"count": len(queryset)}, messages.SUCCESS
-        )
+        done = self._each(request, queryset, user_unlock, str(_("Unlocked login")))
+        self.message_user(request, _("Login unlocked for %(count)d users.") % {"count": done}, messages.SUCCESS)
 
     @admin.action(description=_("Revoke all sessions"), permissions=["change"])
     def revoke_all_sessions(self, request, queryset):
+        done = self._each(request, queryset, user_revoke_all_sessions, str(_("Revoked all sessions")))
+        self.message_user(request, _("Every session of %(count)d users has ended.") % {"count": done}, messages.SUCCESS)
+
+    def _each(self, request, queryset, service, log_message: str) -> int:
+        done = skipped = 0
         for user in queryset:
-            user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
-            self.log_change(request, user, str(_("Revoked all sessions")))
-        self.message_user(
-            request, _("Every session of %(count)d users has ended.") % {"count": len(queryset)}, messages.SUCCESS
-        )
-
-    # --- a password set here, or deactivation, ends every token and session ------------
-
-    def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        # Django's view redirects once the new password is saved. Sessions end
-        # by themselves (their hash follows the password); JWTs would not.
-        if request.method == "POST" and response.status_code == 302:
-            user = self.get_object(request, id)
-            user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
-            if user.pk == request.user.pk:  # Django keeps this session on purpose: so do we
-                session_keep_after_revocation(request)
-        return response
-
-    def save_model(self, request, obj, form, change):
-        deactivating = change and "is_active" in form.changed_data and not obj.is_active
-        super().save_model(request, obj, form, change)
-        if deactivating:
-            user_deactivate(user=obj, origin=Origin.from_request(request))
+            try:
+                service(user=user, origin=Origin.from_request(request))
+            except StaffPermissionDenied:
+                skipped += 1
+                continue
+            self.log_change(request, user, log_message)
+            done += 1
+        report_skipped(self, request, skipped)
+        return done

@@ -69,6 +69,14 @@ class UnsupportedImage(UnsupportedMediaType):
     default_message = _("Upload a JPEG, PNG, WebP or GIF image.")
 
 
+class StaffPermissionDenied(ServiceError):
+    """A staff member asked for a change of an account they may not make (``accounts.services.staff``)."""
+
+    status = 403
+    code = "permission_denied"
+    default_message = _("You do not have permission to change this account.")
+
+
 def file_too_large(max_bytes: int) -> FileTooLarge:
     """FileTooLarge saying the limit ("The file is too large: at most 5.0 MB.")."""
     return FileTooLarge(gettext("The file is too large: at most %(size)s.") % {"size": filesizeformat(max_bytes)})

@@ -28,6 +28,7 @@ from django.core.cache import cache
 
 from accounts import conf
 from accounts.errors import AccountLocked
+from config import metrics
 from config.errors import RateLimited
 from config.ratelimit import counter_incr, key_hash, ratelimit_hit
 
@@ -68,6 +69,7 @@ def lockout_record_failure(key: str) -> bool:
     if count >= rate.limit:
         cache.set(_lock_key(key), time.time() + window, timeout=window)
         cache.delete(fail_key)
+        metrics.login_locked_out()
         return True
     return False
 
@@ -82,4 +84,5 @@ def login_ip_throttle(client_ip: str) -> None:
         return
     result = ratelimit_hit(scope="login-ip", key=client_ip, rate=conf.login_ip_rate())
     if not result.allowed:
+        metrics.login_attempted(method="password", outcome="rate_limited")
         raise RateLimited(retry_after=result.retry_after)

@@ -122,7 +122,16 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="accounts_user_phone_or_username",
             ),
         ]
-        permissions = [("change_user_role", _("Can change a user's role"))]
+        # The specific permissions of accounts.services.staff: each guards one
+        # credential or identity field of another account (change_user alone
+        # covers the profile, unlock and session revocation).
+        permissions = [
+            ("change_user_role", _("Can change a user's role")),
+            ("change_user_password", _("Can set a user's password")),
+            ("change_user_phone", _("Can change a user's phone number")),
+            ("change_user_username", _("Can change a user's username")),
+            ("change_user_active", _("Can activate or deactivate a user")),
+        ]
 
     def __str__(self):
         return self.username or str(self.phone or "") or f"user {self.pk}"
@@ -155,6 +164,9 @@ class SecurityEvent(models.Model):
         SESSIONS_REVOKED = "sessions_revoked", _("All sessions revoked")
         UNLOCKED = "unlocked", _("Login lockout lifted")
         DEACTIVATED = "deactivated", _("Account deactivated")
+        ACTIVATED = "activated", _("Account reactivated")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        ACCESS_CHANGED = "access_changed", _("Staff access changed")
 
     user = models.ForeignKey(
         User, verbose_name=_("user"), on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"

@@ -35,7 +35,7 @@ def session_login(request: HttpRequest, user: Any, *, authenticated_at: datetime
     (``accounts.recent_auth.auth_time_after_password_change`` gives an older one).
     """
     now = time.time()
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="accounts.backends.AccountBackend")
     request.session[SESSION_STARTED_KEY] = now
     request.session[SESSION_AUTH_TIME_KEY] = authenticated_at.timestamp() if authenticated_at is not None else now
 

@@ -31,9 +31,11 @@ from config.errors import (
     RateLimited,
     ServerError,
     ServiceError,
+    ServiceUnavailable,
     TokenInvalid,
     UnsupportedMediaType,
 )
+from config.faults import RETRY_AFTER, dependency_failed, outage_record
 
 logger = logging.getLogger("config.errors")
 
@@ -117,12 +119,23 @@ def error_response(error: ServiceError) -> Response:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF ``EXCEPTION_HANDLER``: map every exception to the API error body."""
     error = service_error_for(exc)
+    dependency = dependency_failed(exc) if error is None else None
+    if dependency is not None:  # Redis or PostgreSQL unreachable: fail closed with a 503, not a 500
+        outage_record(dependency, exc)
+        response = error_response(ServiceUnavailable())
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     if error is None:
         # Anything else is a bug: log it with its traceback, answer without one.
         view = context.get("view") if context else None
         logger.exception("Unhandled exception in %s", view.__class__.__name__ if view else "?")
         error = ServerError()
-    return error_response(error)
+    response = error_response(error)
+    # DRF puts the authenticator's challenge on a 401 (RFC 7235): keep it.
+    auth_header = getattr(exc, "auth_header", None)
+    if error.status == 401 and auth_header:
+        response["WWW-Authenticate"] = auth_header
+    return response
 
 
 def error_json(error: ServiceError) -> JsonResponse:

@@ -6,14 +6,19 @@ cache, SMS codes printed to the console); production values that are secret
 have no default, so a missing secret stops the process at start-up.
 """
 
+import os
 import secrets
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
+
+from config import logs, sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,12 +71,17 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "phonenumber_field",
+    "rest_framework_api_key",  # wallet's client-application keys subclass its AbstractAPIKey
     "accounts",
     "smscodes",
     "wallet",
 ]
 
 MIDDLEWARE = [
+    # Operability, outermost: request id and log line, request metrics, 503 on outages.
+    "config.logs.RequestLogMiddleware",
+    "config.metrics.MetricsMiddleware",
+    "config.faults.OutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiMiddleware",
@@ -134,6 +144,14 @@ if REDIS_URL:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
+                # Counts and times every round trip (config.metrics).
+                "REDIS_CLIENT_CLASS": "config.metrics.InstrumentedRedis",
+                # A pooled connection that died with a Redis restart is retried
+                # once on a fresh one, so recovery costs no error; a timeout is
+                # not retried, so a hung Redis costs SOCKET_TIMEOUT, not twice it.
+                "CONNECTION_POOL_KWARGS": {
+                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                },
             },
         }
     }
@@ -150,6 +168,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth and passwords -------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The only backend: every password check obeys the lockout and the per-IP limit.
+AUTHENTICATION_BACKENDS = ["accounts.backends.AccountBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -193,9 +213,23 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 
 # --- Wallet -------------------------------------------------------------------------
-WALLET_CURRENCY = env.str("WALLET_CURRENCY", default="CNY")
-WALLET_MAX_TOP_UP = Decimal(env.str("WALLET_MAX_TOP_UP", default="50000.00"))
-WALLET_MAX_BALANCE = Decimal(env.str("WALLET_MAX_BALANCE", default="1000000.00"))
+# Every WALLET_* variable, its default and meaning is declared in wallet/conf.py;
+# here a variable is copied only when the environment sets it.
+for _name in (
+    "WALLET_CURRENCY",
+    "WALLET_MAX_TOP_UP",
+    "WALLET_MAX_BALANCE",
+    "WALLET_CHANNELS",
+    "WALLET_SANDBOX_SECRET",
+    "WALLET_TOP_UP_TTL",
+    "WALLET_QUERY_AFTER",
+    "WALLET_NOTIFICATION_TOLERANCE",
+    "WALLET_TOP_UP_PRESETS",
+    "WALLET_PUBLIC_URL",
+    "WALLET_CLIENT_RATE",
+):
+    if _name in os.environ:
+        globals()[_name] = env.str(_name)
 
 # --- SMS codes ----------------------------------------------------------------------
 # Short names select a bundled backend; a dotted path selects any other.
@@ -338,6 +372,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Probes and the metrics scraper talk plain HTTP to the app port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Large bodies are refused before they are read into memory (avatars stream
 # to a temporary file past this size, see AVATAR_MAX_BYTES).
@@ -345,17 +381,27 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Logging ------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # 4xx responses are answered with an error body; no need to log each.
-        "django.request": {"level": "ERROR"},
-    },
-}
+# Structured (config.logs): one JSON object a line in production, readable
+# key=value lines in development and tests. Phone numbers masked, secrets dropped.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG or TESTING else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'console'.")
+LOGGING = logs.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)
+
+# --- Metrics and error reports ---------------------------------------------------------------
+# /metrics answers these addresses or networks (after TRUSTED_PROXY_COUNT), or
+# a request with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry.sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default=""),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- Pages: brand and Content-Security-Policy --------------------------------------------
 # The product's name wherever a page or the admin shows it. Unset: "Account

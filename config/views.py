@@ -11,6 +11,7 @@ from django.views.defaults import bad_request, page_not_found, permission_denied
 
 from config.errors import InvalidInput, NotFound, PermissionDenied, ServerError
 from config.exceptions import error_json
+from config.faults import outage_response_for_current_exception
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A dependency outage raised inside a middleware (a session read from the
+    # cache…) reaches here rather than a view's handler: it is still a 503.
+    outage = outage_response_for_current_exception(request)
+    if outage is not None:
+        return outage
     if request.path.startswith("/api/"):
         return error_json(ServerError())
     return server_error(request)

@@ -90,3 +90,37 @@ def test_numbers() -> dict[str, str]:
         parsed[e164] = code
     _test_numbers_cache = (raw, parsed)
     return parsed
+
+
+# --- The SMS backend and the provider adapters ---------------------------------------------
+
+# Never wait longer than this for a provider, whatever SMS_PROVIDER_TIMEOUT says:
+# a request thread is held while we wait.
+MAX_PROVIDER_TIMEOUT = 5.0
+
+
+def backend() -> str:
+    """``SMS_BACKEND``: a bundled backend's short name, or a dotted path."""
+    return str(settings.SMS_BACKEND)
+
+
+def provider_timeout() -> float:
+    """``SMS_PROVIDER_TIMEOUT`` in seconds, capped at ``MAX_PROVIDER_TIMEOUT``."""
+    return min(MAX_PROVIDER_TIMEOUT, float(settings.SMS_PROVIDER_TIMEOUT))
+
+
+def provider_setting(name: str, *, required: bool = True) -> str:
+    """One of the ``SMS_<PROVIDER>_*`` settings; ImproperlyConfigured when a required one is empty."""
+    value = getattr(settings, name)  # every SMS_* name is declared in config/settings.py
+    if required and not value:
+        raise ImproperlyConfigured(f"{name} must be set to use SMS_BACKEND={backend()!r}.")
+    return value
+
+
+def provider_flag(name: str) -> bool:
+    return bool(getattr(settings, name))
+
+
+def provider_templates(name: str) -> dict[str, str]:
+    """A ``{"purpose": "template id", "default": "template id"}`` setting (``SMS_*_TEMPLATES``)."""
+    return dict(getattr(settings, name) or {})

@@ -20,11 +20,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.core import signing
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from config import metrics
 from config.errors import InvalidInput
 from config.origin import Origin
 from smscodes import conf, limits
@@ -174,6 +175,8 @@ def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
     )
     if not reservation.ok:
         retry_after = max(1, math.ceil(reservation.until - now))
+        backend_name = backend.name if backend is not None else "test"
+        metrics.sms_sent(backend=backend_name, purpose=purpose, outcome=reservation.blocked_by or "limited")
         if reservation.blocked_by == "cooldown":
             raise SmsCooldown(retry_after=retry_after)
         raise SmsLimitExceeded(retry_after=retry_after)
@@ -199,6 +202,7 @@ def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
     if test_code:
         delivery.store_code()
         delivery.log(backend="test", status=SmsStatus.TEST)
+        metrics.sms_sent(backend="test", purpose=purpose, outcome="test")
     elif _in_callers_transaction():
         transaction.on_commit(delivery.run_quietly)
     else:
@@ -208,7 +212,13 @@ def sms_code_send(*, phone: str, purpose: str, origin: Origin) -> SmsCodeSent:
 
 @dataclass
 class _Delivery:
-    """Hands one code to the backend, then stores it, logs the attempt, or gives the quota back."""
+    """Stores one code, hands it to the backend, then logs the attempt or gives the quota back.
+
+    The code is stored *before* the provider is called: if the cache fails,
+    nothing has been sent (a 503, no SMS paid for a code nobody can use). If
+    the provider then fails, the stored code was never delivered and is
+    harmless; it replaces the previous one, as any new code does.
+    """
 
     backend: BaseSmsBackend | None
     outgoing: SmsOutgoing
@@ -221,6 +231,7 @@ class _Delivery:
     def run(self) -> None:
         backend = self.backend
         assert backend is not None
+        self.store_code()
         try:
             provider_id = backend.send(self.outgoing)
         except SmsBackendError as exc:
@@ -236,6 +247,7 @@ class _Delivery:
                 cooldown_key=self.cooldown_key, cooldown_until=self.cooldown_until, counters=self.counters
             )
             self.log(backend=backend.name, status=SmsStatus.FAILED, error=reason)
+            metrics.sms_sent(backend=backend.name, purpose=self.outgoing.purpose, outcome="failed")
             raise SmsSendFailed() from None
         except Exception as exc:  # misconfiguration or a bug: give the quota back, then fail loudly
             get_store().release(
@@ -244,9 +256,21 @@ class _Delivery:
             self.log(
                 backend=backend.name, status=SmsStatus.FAILED, error=_scrub(type(exc).__name__, self.outgoing.code)
             )
+            metrics.sms_sent(backend=backend.name, purpose=self.outgoing.purpose, outcome="failed")
             raise
-        self.store_code()
-        self.log(backend=backend.name, status=SmsStatus.SENT, provider_message_id=str(provider_id or "")[:100])
+        metrics.sms_sent(backend=backend.name, purpose=self.outgoing.purpose, outcome="sent")
+        try:
+            self.log(backend=backend.name, status=SmsStatus.SENT, provider_message_id=str(provider_id or "")[:100])
+        except (OperationalError, InterfaceError):
+            # The code is stored and on its way: answering 503 now would make
+            # the person ask for (and us pay for) another one. The send log
+            # misses a row; say so loudly instead.
+            logger.error(
+                "SMS %s to %s sent via %s but its log row could not be written (database unavailable)",
+                self.outgoing.purpose,
+                _masked(self.outgoing.phone),
+                backend.name,
+            )
 
     def run_quietly(self) -> None:
         # Logged in run(); the caller's response has already been decided.
@@ -289,6 +313,7 @@ def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin) -> Non
         ttl=conf.code_ttl(),
         max_attempts=conf.max_attempts(),
     )
+    metrics.sms_code_checked(purpose=purpose, outcome={"ok": "verified"}.get(result, result))
     if result == "exceeded":
         raise CodeAttemptsExceeded()
     if result != "ok":

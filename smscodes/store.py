@@ -10,7 +10,7 @@ Three kinds of entries, all keyed per (purpose, phone) or per limit window:
 With Redis every operation is one Lua script (one round trip, atomic on the server).
 Any other cache gets the same semantics from a process lock around get/set calls,
 which is atomic for the local-memory cache (it lives in one process); a
-multi-process deployment needs Redis (DESIGN.md), as every limit does.
+multi-process deployment needs Redis (docs/ARCHITECTURE.md), as every limit does.
 
 Validity is decided from the timestamps stored in the entries against the
 caller's clock, not from the cache's own expiry (which is only garbage

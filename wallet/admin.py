@@ -1,4 +1,8 @@
-"""Support staff: read wallets and the ledger; correct balances only through ``wallet_adjust``."""
+"""Support and finance staff: read the ledger, top-ups and notifications; act only through services.
+
+Balances move only through "Adjust balance" (``wallet_adjust``) and
+"Refund to the channel" (``top_up_refund``); each checks its own permission.
+"""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,9 +16,17 @@ from django.utils.translation import gettext_lazy
 from config.admin import ReadOnlyAdminMixin
 from config.errors import ServiceError
 from config.phones import phone_to_e164
-from wallet.forms import AdjustBalanceForm
-from wallet.models import Transaction, Wallet
-from wallet.services import wallet_adjust
+from wallet.forms import AdjustBalanceForm, TopUpRefundForm
+from wallet.models import (
+    AccountKind,
+    JournalEntry,
+    LedgerAccount,
+    LedgerLine,
+    PaymentNotification,
+    TopUp,
+    TopUpRefund,
+)
+from wallet.services import top_up_refund, wallet_adjust
 
 
 def _owner_q(term: str, prefix: str) -> Q:
@@ -29,40 +41,47 @@ def _owner_q(term: str, prefix: str) -> Q:
     return q
 
 
-# The wallet page shows only the newest entries; the full ledger is the
-# transaction list filtered by wallet (linked from the page).
+def _form_errors(form, exc: ServiceError) -> None:
+    for name, problems in (exc.fields or {"__all__": [exc.message]}).items():
+        for text in problems:
+            form.add_error(name if name in form.fields else None, text)
+
+
+# The account page shows only the newest lines; the full list is the line
+# list filtered by account (linked from the page).
 LEDGER_INLINE_LIMIT = 50
 
 
-class TransactionInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = Transaction
-    verbose_name_plural = gettext_lazy("latest ledger entries")
-    fields = ("seq", "created_at", "kind", "amount", "balance_after", "description", "actor", "reason")
+class LedgerLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LedgerLine
+    verbose_name_plural = gettext_lazy("latest ledger lines")
+    fields = ("seq", "created_at", "entry", "amount", "balance_after")
     readonly_fields = fields
-    ordering = ("-seq",)
+    ordering = ("-created_at",)
     extra = 0
     max_num = 0
-    show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return super().get_queryset(request).select_related("entry")
 
 
-@admin.register(Wallet)
-class WalletAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "balance", "currency", "updated_at")
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(admin.ModelAdmin):
+    list_display = ("key", "kind", "user", "balance", "currency", "updated_at")
+    list_filter = ("kind",)
     list_select_related = ("user",)
-    search_fields = ("user__username",)  # plus phone in any format, see get_search_results
-    readonly_fields = ("user", "balance", "currency", "entry_count", "created_at", "updated_at")
+    search_fields = ("key", "user__username")  # plus phone in any format, see get_search_results
+    search_help_text = gettext_lazy("Owner's phone number (any format), username or user id; or the account key.")
+    readonly_fields = ("key", "kind", "user", "name", "balance", "currency", "line_count", "created_at", "updated_at")
     fields = readonly_fields
-    inlines = [TransactionInline]
-    change_form_template = "admin/wallet/wallet/change_form.html"
+    inlines = [LedgerLineInline]
+    change_form_template = "admin/wallet/ledgeraccount/change_form.html"
 
     def has_add_permission(self, request):
         return False  # created on first use
 
     def has_change_permission(self, request, obj=None):
-        return False  # nothing to save: balances move only through "Adjust balance"
+        return False  # nothing to save: balances move only through services
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -70,98 +89,278 @@ class WalletAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        return queryset.filter(_owner_q(search_term, "user__")), False
+        return queryset.filter(_owner_q(search_term, "user__") | Q(key=search_term.strip())), False
 
     def get_urls(self):
         return [
             path(
-                "<int:wallet_id>/adjust/",
+                "<int:account_id>/adjust/",
                 self.admin_site.admin_view(self.adjust_view),
-                name="wallet_wallet_adjust",
+                name="wallet_ledgeraccount_adjust",
             ),
             *super().get_urls(),
         ]
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        if isinstance(inline, TransactionInline) and obj is not None:
-            # Entries are numbered 1..n per wallet, so the newest ones are a
-            # range of seq (a slice would break the formset's own filtering).
-            kwargs["queryset"] = kwargs["queryset"].filter(seq__gt=obj.entry_count - LEDGER_INLINE_LIMIT)
+        if isinstance(inline, LedgerLineInline) and obj is not None and obj.tracked:
+            # Tracked lines are numbered 1..n, so the newest are a range of seq
+            # (a slice would break the formset's own filtering).
+            kwargs["queryset"] = kwargs["queryset"].filter(seq__gt=obj.line_count - LEDGER_INLINE_LIMIT)
         return kwargs
 
+    def get_inlines(self, request, obj):
+        # A channel's clearing account has a line per top-up in the system: no inline there.
+        return self.inlines if obj is not None and obj.tracked else []
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {
-            **(extra_context or {}),
-            "can_adjust": request.user.has_perm("wallet.adjust_balance"),
-            "ledger_limit": LEDGER_INLINE_LIMIT,
-        }
+        extra_context = {**(extra_context or {}), "can_adjust": request.user.has_perm("wallet.adjust_balance")}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def adjust_view(self, request, wallet_id):
+    def adjust_view(self, request, account_id):
         if not request.user.has_perm("wallet.adjust_balance"):
             raise PermissionDenied
-        wallet = get_object_or_404(Wallet.objects.select_related("user"), pk=wallet_id)
+        account = get_object_or_404(
+            LedgerAccount.objects.select_related("user"), pk=account_id, kind=AccountKind.WALLET
+        )
         form = AdjustBalanceForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 result = wallet_adjust(
                     actor=request.user,
-                    user=wallet.user,
+                    user=account.user,
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                 )
             except ServiceError as exc:
-                for name, problems in (exc.fields or {"__all__": [exc.message]}).items():
-                    for text in problems:
-                        form.add_error(name if name in form.fields else None, text)
+                _form_errors(form, exc)
             else:
                 messages.success(
                     request,
                     _("Balance adjusted by %(amount)s; new balance %(balance)s.")
-                    % {"amount": result.body["transaction"]["amount"], "balance": result.body["balance"]},
+                    % {"amount": result.line.amount, "balance": result.balance},
                 )
-                return redirect(reverse("admin:wallet_wallet_change", args=[wallet.pk]))
+                return redirect(reverse("admin:wallet_ledgeraccount_change", args=[account.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "original": wallet,
-            "wallet": wallet,
+            "original": account,
             "form": form,
             "title": _("Adjust balance"),
+            "summary": _("Owner: %(owner)s · current balance %(balance)s %(currency)s")
+            % {"owner": account.user, "balance": account.balance, "currency": account.currency},
         }
-        return TemplateResponse(request, "admin/wallet/wallet/adjust.html", context)
+        return TemplateResponse(request, "admin/wallet/action_form.html", context)
 
 
-@admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "owner", "kind", "amount", "balance_after", "description", "actor")
+class JournalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LedgerLine
+    fields = ("account", "amount", "seq", "balance_after")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "kind", "reference", "description", "actor")
     list_filter = ("kind", "created_at")
     date_hierarchy = "created_at"
-    list_select_related = ("wallet__user", "actor")
-    search_fields = ("wallet__user__username",)  # plus phone in any format, see get_search_results
+    list_select_related = ("actor",)
+    search_fields = ("=reference",)
+    fields = ("id", "kind", "reference", "description", "actor", "reason", "origin", "created_at")
+    readonly_fields = fields
+    inlines = [JournalLineInline]
+
+
+@admin.register(LedgerLine)
+class LedgerLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "account", "kind", "amount", "balance_after", "reference")
+    list_filter = ("entry__kind", "account__kind", "created_at")
+    date_hierarchy = "created_at"
+    list_select_related = ("account", "entry")
+    search_fields = ("account__user__username",)  # plus phone in any format, see get_search_results
     search_help_text = gettext_lazy("Owner's phone number (any format), username or user id.")
     ordering = ("-created_at",)
-    fields = (
-        "id",
-        "wallet",
-        "seq",
-        "kind",
-        "amount",
-        "balance_after",
-        "description",
-        "actor",
-        "reason",
-        "idempotency_key",
-        "created_at",
-    )
+    fields = ("id", "entry", "account", "seq", "amount", "balance_after", "created_at")
     readonly_fields = fields
 
-    @admin.display(description=gettext_lazy("owner"), ordering="wallet__user")
-    def owner(self, obj):
-        return obj.wallet.user
+    @admin.display(description=gettext_lazy("kind"), ordering="entry__kind")
+    def kind(self, obj):
+        return obj.entry.get_kind_display()
+
+    @admin.display(description=gettext_lazy("reference"))
+    def reference(self, obj):
+        return obj.entry.reference
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        return queryset.filter(_owner_q(search_term, "wallet__user__")), False
+        return queryset.filter(_owner_q(search_term, "account__user__")), False
+
+
+class TopUpRefundInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = TopUpRefund
+    fields = ("id", "amount", "status", "reason", "actor", "channel_refund_id", "error", "created_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+
+
+class NotificationInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = PaymentNotification
+    fields = ("received_at", "event", "verified", "outcome", "error")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    show_change_link = True
+
+
+@admin.register(TopUp)
+class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "user", "amount", "channel", "status", "trade_no", "created_at", "paid_at", "refunded_amount")
+    list_filter = ("status", "channel", "created_at")
+    date_hierarchy = "created_at"
+    list_select_related = ("user",)
+    search_fields = ("=id", "=trade_no")  # plus phone in any format, see get_search_results
+    search_help_text = gettext_lazy(
+        "Order number, channel trade number, or the owner's phone (any format), username or id."
+    )
+    fields = (
+        "id",
+        "user",
+        "amount",
+        "currency",
+        "channel",
+        "method",
+        "status",
+        "trade_no",
+        "refunded_amount",
+        "credit_entry",
+        "created_at",
+        "expires_at",
+        "paid_at",
+        "queried_at",
+        "pay",
+    )
+    readonly_fields = fields
+    inlines = [TopUpRefundInline, NotificationInline]
+    change_form_template = "admin/wallet/topup/change_form.html"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(pk=term) | Q(trade_no=term) | _owner_q(term, "user__")), False
+
+    def get_urls(self):
+        return [
+            path("<str:top_up_id>/refund/", self.admin_site.admin_view(self.refund_view), name="wallet_topup_refund"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_refund": request.user.has_perm("wallet.refund_top_up")}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def refund_view(self, request, top_up_id):
+        if not request.user.has_perm("wallet.refund_top_up"):
+            raise PermissionDenied
+        top_up = get_object_or_404(TopUp.objects.select_related("user", "account"), pk=top_up_id)
+        form = TopUpRefundForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = top_up_refund(
+                    actor=request.user,
+                    top_up_id=top_up.id,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ServiceError as exc:
+                _form_errors(form, exc)
+            else:
+                if refund.status == "succeeded":
+                    messages.success(request, _("Refunded %(amount)s to the channel.") % {"amount": refund.amount})
+                elif refund.status == "failed":
+                    messages.error(
+                        request,
+                        _("The channel refused the refund; %(amount)s is back in the wallet. %(error)s")
+                        % {"amount": refund.amount, "error": refund.error},
+                    )
+                else:
+                    messages.warning(request, _("The refund is pending at the channel; the amount stays frozen."))
+                return redirect(reverse("admin:wallet_topup_change", args=[top_up.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": top_up,
+            "form": form,
+            "title": _("Refund to the channel"),
+            "summary": _(
+                "%(amount)s %(currency)s paid through %(channel)s; %(refunded)s refunded; wallet balance %(balance)s."
+            )
+            % {
+                "amount": top_up.amount,
+                "currency": top_up.currency,
+                "channel": top_up.channel,
+                "refunded": top_up.refunded_amount,
+                "balance": top_up.account.balance,
+            },
+        }
+        return TemplateResponse(request, "admin/wallet/action_form.html", context)
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("received_at", "channel", "event", "top_up_ref", "trade_no", "amount", "verified", "outcome")
+    list_filter = ("channel", "outcome", "verified", "received_at")
+    date_hierarchy = "received_at"
+    search_fields = ("=top_up_ref", "=trade_no")
+    fields = (
+        "received_at",
+        "channel",
+        "remote_addr",
+        "verified",
+        "outcome",
+        "error",
+        "top_up",
+        "top_up_ref",
+        "trade_no",
+        "event",
+        "amount",
+        "currency",
+        "headers",
+        "raw_body",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("body"))
+    def raw_body(self, obj):
+        return bytes(obj.body).decode("utf-8", errors="replace")
+
+
+@admin.register(TopUpRefund)
+class TopUpRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "top_up", "amount", "status", "actor", "created_at", "finished_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("=id", "=top_up__id", "=channel_refund_id")
+    list_select_related = ("actor",)
+    fields = (
+        "id",
+        "top_up",
+        "amount",
+        "status",
+        "reason",
+        "actor",
+        "channel_refund_id",
+        "error",
+        "freeze_entry",
+        "finish_entry",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+
+# Client applications, their keys, charges and refunds: their own module.
+from wallet import admin_clients  # noqa: E402, F401

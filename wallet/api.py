@@ -1,18 +1,22 @@
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wallet.selectors import wallet_transactions
+from config.errors import ServiceError
+from wallet.channels import channel_get
+from wallet.selectors import top_ups_of, wallet_lines
 from wallet.serializers import (
     LedgerResultSerializer,
-    PaymentInputSerializer,
     TopUpInputSerializer,
+    TopUpSerializer,
     TransactionSerializer,
     WalletSerializer,
 )
-from wallet.services import LedgerResult, wallet_get_or_create, wallet_pay, wallet_top_up
+from wallet.services import LedgerResult, notification_receive, top_up_create, top_up_get, wallet_get
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -22,67 +26,115 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "returns the first response with `Idempotent-Replayed: true`; a different body is `422 idempotency_key_reused`.",
 )
 ERRORS = {
-    400: OpenApiResponse(description="validation_error"),
+    400: OpenApiResponse(description="validation_error / channel_unavailable"),
     401: OpenApiResponse(description="not_authenticated / token_invalid"),
     409: OpenApiResponse(description="insufficient_funds (payments) / idempotency_in_progress"),
     422: OpenApiResponse(description="idempotency_key_reused"),
 }
 
 
-def _ledger_response(result: LedgerResult) -> Response:
-    response = Response(result.body, status=result.status)
-    if result.replayed:
+def _replayed(response: Response, replayed: bool) -> Response:
+    if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _ledger_response(result: LedgerResult) -> Response:
+    body = LedgerResultSerializer(result).data
+    return _replayed(Response(body, status=201), result.replayed)
 
 
 class WalletView(APIView):
     @extend_schema(operation_id="wallet_retrieve", responses={200: WalletSerializer}, tags=["wallet"])
     def get(self, request):
-        return Response(WalletSerializer(wallet_get_or_create(user=request.user)).data)
+        return Response(WalletSerializer(wallet_get(user=request.user)).data)
 
 
-class TopUpView(APIView):
+class NewestTopUpsFirst(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class TopUpListView(generics.ListAPIView):
+    serializer_class = TopUpSerializer
+    pagination_class = NewestTopUpsFirst
+
+    def get_queryset(self):
+        return top_ups_of(user=self.request.user)
+
+    @extend_schema(operation_id="wallet_top_ups_list", tags=["wallet"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     @extend_schema(
-        operation_id="wallet_top_up",
+        operation_id="wallet_top_up_create",
         request=TopUpInputSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: LedgerResultSerializer, **ERRORS},
+        responses={201: TopUpSerializer, **ERRORS},
         tags=["wallet"],
     )
     def post(self, request):
         data = TopUpInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = wallet_top_up(
+        result = top_up_create(
             user=request.user,
             amount=data.validated_data["amount"],
+            channel=data.validated_data["channel"],
+            method=data.validated_data["method"],
             idempotency_key=request.headers.get("Idempotency-Key"),
+            client_ip=request.META.get("REMOTE_ADDR", ""),
         )
-        return _ledger_response(result)
+        body = TopUpSerializer(result.top_up, context={"request": request}).data
+        return _replayed(Response(body, status=201), result.replayed)
 
 
-class PaymentView(APIView):
+class TopUpDetailView(APIView):
     @extend_schema(
-        operation_id="wallet_pay",
-        request=PaymentInputSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={201: LedgerResultSerializer, **ERRORS},
+        operation_id="wallet_top_up_retrieve",
+        responses={200: TopUpSerializer, 404: OpenApiResponse(description="not_found")},
         tags=["wallet"],
     )
-    def post(self, request):
-        data = PaymentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = wallet_pay(
-            user=request.user,
-            amount=data.validated_data["amount"],
-            description=data.validated_data["description"],
-            idempotency_key=request.headers.get("Idempotency-Key"),
-        )
-        return _ledger_response(result)
+    def get(self, request, top_up_id: str):
+        top_up = top_up_get(user=request.user, top_up_id=top_up_id)
+        return Response(TopUpSerializer(top_up, context={"request": request}).data)
+
+
+class NotifyView(APIView):
+    """A payment channel's server calls this: no user, no CSRF, the signature is the authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes: list = []  # the raw body is verified as received: never parse it first
+
+    @extend_schema(
+        operation_id="wallet_notify",
+        request=None,
+        responses={
+            200: OpenApiResponse(description='{"status": "ok"} (sandbox) or what the channel expects'),
+            400: OpenApiResponse(description="notification_mismatch / channel_unavailable"),
+            401: OpenApiResponse(description="signature_invalid"),
+            404: OpenApiResponse(description="not_found"),
+        },
+        tags=["wallet"],
+    )
+    def post(self, request, channel: str):
+        adapter = channel_get(channel)  # ChannelUnavailable -> 400 before anything is read
+        headers = dict(request.headers.items())
+        try:
+            answer = notification_receive(
+                channel=channel, headers=headers, body=request.body, remote_addr=request.META.get("REMOTE_ADDR", "")
+            )
+        except ServiceError:
+            if getattr(adapter, "api_errors", False):
+                raise  # the sandbox's protocol is API.md's error bodies
+            answer = adapter.notification_answer(ok=False)
+        return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
 
 
 class NewestFirst(CursorPagination):
-    ordering = "-seq"  # unique and never changes within one wallet
+    ordering = "-seq"  # unique and never changes within one wallet account
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -94,4 +146,4 @@ class TransactionListView(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        return wallet_transactions(user=self.request.user)
+        return wallet_lines(user=self.request.user)

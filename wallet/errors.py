@@ -3,10 +3,18 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import InvalidInput, ServiceError
 
 __all__ = [
+    "ApiKeyInvalid",
+    "ChannelFailed",
+    "ChannelUnavailable",
     "IdempotencyInProgress",
     "IdempotencyKeyReused",
     "InsufficientFunds",
     "InvalidInput",
+    "NotFound",
+    "NotificationMismatch",
+    "NotificationSignatureInvalid",
+    "RefundExceedsCharge",
+    "RefundNotAllowed",
     "WalletPermissionDenied",
 ]
 
@@ -33,3 +41,57 @@ class WalletPermissionDenied(ServiceError):
     status = 403
     code = "permission_denied"
     default_message = _("You do not have permission to adjust balances.")
+
+
+class ChannelUnavailable(ServiceError):
+    status = 400
+    code = "channel_unavailable"
+    default_message = _("This payment channel is not available.")
+
+
+class ChannelFailed(ServiceError):
+    """The channel could not be reached or refused the request; nothing was charged."""
+
+    status = 503
+    code = "service_unavailable"
+    default_message = _("The payment channel is not responding. Please try again later.")
+
+
+class NotificationMismatch(ServiceError):
+    status = 400
+    code = "notification_mismatch"
+    default_message = _("The notification does not match the order.")
+
+
+class NotificationSignatureInvalid(ServiceError):
+    status = 401
+    code = "signature_invalid"
+    default_message = _("The notification's signature or timestamp does not verify.")
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+    default_message = _("Not found.")
+
+
+class RefundNotAllowed(ServiceError):
+    """A top-up refund larger than what is still unspent, or of a top-up that was not paid."""
+
+    status = 400
+    code = "validation_error"
+    default_message = _("This top-up cannot be refunded by that amount.")
+
+
+class RefundExceedsCharge(ServiceError):
+    status = 409
+    code = "refund_exceeds_charge"
+    default_message = _("The refunds would add up to more than the charge.")
+
+
+class ApiKeyInvalid(ServiceError):
+    """Missing, unknown, revoked or expired client-application key, or the application is switched off."""
+
+    status = 401
+    code = "api_key_invalid"
+    default_message = _("A valid client-application API key is required.")

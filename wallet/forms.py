@@ -38,16 +38,37 @@ class _IdempotentForm(forms.Form):
 
 
 class TopUpForm(_IdempotentForm):
-    amount = AmountField(label=_("Amount"))
+    """A preset amount or a custom one (the custom one wins when typed), and a channel."""
 
+    preset = forms.ChoiceField(label=_("Amount"), required=False, widget=forms.RadioSelect)
+    amount = AmountField(label=_("Other amount"), required=False)
+    channel = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
 
-class PaymentForm(_IdempotentForm):
-    amount = AmountField(label=_("Amount"))
-    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    def __init__(self, *args, presets: list[str], channels: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [(p, p) for p in presets]
+        self.fields["channel"].choices = channels
+        if channels and not self.is_bound:
+            self.initial.setdefault("channel", channels[0][0])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("amount") is None:
+            preset = cleaned.get("preset")
+            if not preset:
+                self.add_error("amount", _("Choose an amount or enter one."))
+            else:
+                cleaned["amount"] = parse_amount(preset)
+        return cleaned
 
 
 class AdjustBalanceForm(forms.Form):
     amount = AmountField(
         label=_("Amount"), signed=True, help_text=_("Positive to credit, negative to debit, e.g. -12.50.")
     )
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TopUpRefundForm(forms.Form):
+    amount = AmountField(label=_("Amount"), required=False, help_text=_("Leave empty to refund all that is left."))
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))

@@ -1,67 +1,137 @@
-"""Every change to a wallet: top-ups, payments, staff adjustments.
+"""Every change to a wallet: paid top-ups, notifications, staff refunds and adjustments.
 
-Each one locks the wallet row (``wallet.lock_objects.wallet_lock``), checks
-the rules, writes one ledger entry with ``balance_after`` (a database trigger
-copies it to the wallet's balance) and — when the caller sent an idempotency
-key — the stored response, all in one database transaction.
+Money enters a wallet only in :func:`_top_up_credit` (a verified channel
+confirmation: a notification or an active query) and :func:`wallet_adjust`
+(staff); it leaves by a client application's charge (``wallet.charges``) and
+:func:`top_up_refund` (back to the channel). Each locks its rows through
+``wallet.lock_objects`` and writes one journal entry through
+``wallet.ledger.ledger_post``.
+
+Calls to a channel (network) run outside the database transactions that
+record their outcome: a slow channel never holds a row lock.
+
+Idempotency: a request with an ``Idempotency-Key`` stores its fingerprint
+and a link to what it made (the journal entry or the top-up) in the same
+transaction; a retry returns that object again (``replayed=True``) and the
+door renders it as the first time. No API body is stored here.
 """
 
 import hashlib
 import json
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wallet import lock_objects
+from wallet.channels import channel_get
+from wallet.channels.base import (
+    Channel,
+    ChannelError,
+    Notification,
+    NotificationAnswer,
+    RefundResult,
+    RefundState,
+    SignatureInvalid,
+    TopUpRequest,
+    TradeState,
+    TradeStatus,
+)
+from wallet.conf import wallet_settings
 from wallet.errors import (
+    ChannelFailed,
+    ChannelUnavailable,
     IdempotencyInProgress,
     IdempotencyKeyReused,
-    InsufficientFunds,
     InvalidInput,
+    NotFound,
+    NotificationMismatch,
+    NotificationSignatureInvalid,
+    RefundNotAllowed,
     WalletPermissionDenied,
 )
-from wallet.lock_objects import wallet_lock
-from wallet.models import CENT, IdempotencyRecord, Kind, Transaction, Wallet
-from wallet.serializers import ledger_body  # the API body is what gets stored and replayed
+from wallet.ledger import account_for_channel, account_for_wallet, account_system, ledger_post
+from wallet.models import (
+    CENT,
+    PAID_STATUSES,
+    ZERO,
+    AccountKind,
+    EntryKind,
+    IdempotencyRecord,
+    JournalEntry,
+    LedgerAccount,
+    LedgerLine,
+    NotificationOutcome,
+    PaymentNotification,
+    TopUp,
+    TopUpRefund,
+    TopUpRefundStatus,
+    TopUpStatus,
+)
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
+#: the wallet page and the API ask a channel about a pending top-up at most this often
+ACTIVE_QUERY_INTERVAL = timedelta(seconds=3)
+
+
+# --- Reading a wallet --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class LedgerResult:
-    """What a balance change answered: ``body`` is the API body (stored for replays)."""
+class WalletState:
+    """What ``GET /api/v1/wallet/`` shows."""
 
-    status: int
-    body: dict
-    replayed: bool = False
-    transaction: Transaction | None = None  # None on a replay
+    balance: Decimal
+    frozen: Decimal
+    currency: str
+    max_balance: Decimal
+    updated_at: object
 
     @property
-    def balance(self) -> Decimal:
-        return Decimal(self.body["balance"])
+    def account_balance(self) -> Decimal:  # pragma: no cover - alias for templates
+        return self.balance
 
 
-def wallet_get_or_create(*, user) -> Wallet:
-    """The user's wallet, created (race-free) on first use."""
-    return Wallet.objects.get_or_create_for(user)
+def wallet_get(*, user) -> WalletState:
+    """``user``'s balance and frozen funds in one query (the wallet account is created on first use)."""
+    accounts = {
+        a.kind: a for a in LedgerAccount.objects.filter(user=user, kind__in=[AccountKind.WALLET, AccountKind.FROZEN])
+    }
+    wallet = accounts.get(AccountKind.WALLET) or account_for_wallet(user=user)
+    frozen = accounts.get(AccountKind.FROZEN)
+    updated = max(wallet.updated_at, frozen.updated_at) if frozen is not None else wallet.updated_at
+    return WalletState(
+        balance=wallet.balance,
+        frozen=frozen.balance if frozen is not None else ZERO,
+        currency=wallet.currency,
+        max_balance=wallet_settings.MAX_BALANCE,
+        updated_at=updated,
+    )
 
 
-def _check_amount(amount: Decimal, *, maximum: Decimal, signed: bool = False) -> Decimal:
+# --- Shared checks -----------------------------------------------------------------------
+
+
+def _check_amount(amount: Decimal, *, maximum: Decimal, signed: bool = False, field: str = "amount") -> Decimal:
     """Amount rules shared by every operation; returns the amount with two decimals."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise InvalidInput(fields={"amount": [_("Enter an amount such as 10 or 12.50.")]})
+        raise InvalidInput(fields={field: [_("Enter an amount such as 10 or 12.50.")]})
     if amount == 0 or (amount < 0 and not signed):
         message = _("The amount must not be zero.") if signed else _("The amount must be greater than zero.")
-        raise InvalidInput(fields={"amount": [message]})
+        raise InvalidInput(fields={field: [message]})
     if abs(amount) > maximum:  # before quantize(): 1E+309 would overflow it
-        raise InvalidInput(fields={"amount": [_("The amount must be at most %(max)s.") % {"max": maximum}]})
+        raise InvalidInput(fields={field: [_("The amount must be at most %(max)s.") % {"max": maximum}]})
     if amount != amount.quantize(CENT):
-        raise InvalidInput(fields={"amount": [_("The amount can have at most two decimal places.")]})
+        raise InvalidInput(fields={field: [_("The amount can have at most two decimal places.")]})
     return amount.quantize(CENT)
 
 
@@ -85,145 +155,71 @@ def _fingerprint(**request) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(*, user, key: str, fingerprint: str) -> LedgerResult | None:
-    record = IdempotencyRecord.objects.filter(user=user, key=key).only("fingerprint", "status", "body").first()
-    if record is None:
-        return None
-    if record.fingerprint != fingerprint:
-        raise IdempotencyKeyReused()
-    return LedgerResult(status=record.status, body=record.body, replayed=True)
-
-
 class _KeyStoredMeanwhile(Exception):
-    """A same-key request committed its record after our lock query's snapshot was taken."""
+    """A same-key request committed its record after our lookup's snapshot was taken."""
 
 
-def _ledger_change(
-    *,
-    user,
-    kind: str,
-    amount: Decimal,
-    description: str = "",
-    idempotency_key: str = "",
-    actor=None,
-    reason: str = "",
-) -> LedgerResult:
-    """Lock, replay or check, then write entry + balance (+ stored response), atomically.
+def _record_lookup(*, user, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if record is not None and record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return record
 
-    Owns the transaction (the public services are not decorated) so that a
-    lost idempotency race can be rolled back and answered with the winner's
-    response.
-    """
-    fingerprint = _fingerprint(kind=kind, amount=amount, description=description, reason=reason)
+
+def _record_store(*, user, key: str, fingerprint: str, entry=None, top_up=None) -> None:
     try:
-        with transaction.atomic():
-            return _ledger_write(
-                user=user,
-                kind=kind,
-                amount=amount,
-                description=description,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                actor=actor,
-                reason=reason,
-            )
-    except _KeyStoredMeanwhile:
-        # Everything was rolled back; the winner has committed (PostgreSQL's
-        # unique check waits for it), so a fresh statement sees its record:
-        # this request waited and now replays, as a plain retry would.
-        replay = _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
-        if replay is None:  # its record was deleted in between (never seen): the client retries
-            raise IdempotencyInProgress() from None
-        return replay
+        with transaction.atomic():  # a savepoint: the caller's transaction survives the conflict
+            IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint, entry=entry, top_up=top_up)
+    except IntegrityError as exc:
+        # Only the unique (user, key) can fail: a same-key request committed
+        # while we waited for the wallet lock (its lookup ran before).
+        raise _KeyStoredMeanwhile() from exc
 
 
-def _ledger_write(
-    *,
-    user,
-    kind: str,
-    amount: Decimal,
-    description: str,
-    idempotency_key: str,
-    fingerprint: str,
-    actor,
-    reason: str,
-) -> LedgerResult:
-    # Every statement here runs while the wallet row is locked, and the hot
-    # wallet's throughput is bounded by how long that is: a top-up is the lock
-    # query (which also looks up the key), the entry INSERT (a trigger moves
-    # the balance, see migration 0003) and, with a key, the record INSERT.
-    wallet = wallet_lock(user=user, idempotency_key=idempotency_key)
-    if idempotency_key and wallet.has_idempotency_record:
-        return _replay(user=user, key=idempotency_key, fingerprint=fingerprint)
+# --- Ledger results (adjustments) -------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class LedgerResult:
+    """A balance change: the person's wallet line of the entry (``line.entry`` is the entry)."""
+
+    line: LedgerLine
+    replayed: bool = False
+
+    @property
+    def entry(self) -> JournalEntry:
+        return self.line.entry
+
+    @property
+    def balance(self) -> Decimal:
+        return self.line.balance_after  # type: ignore[return-value]
+
+
+@transaction.atomic
+def _ledger_change(*, user, kind: str, amount: Decimal, counter: LedgerAccount, **entry) -> LedgerResult:
+    """Lock the wallet, check the balance rules, post ``amount`` against ``counter``; atomically.
+
+    (Money leaving for a purchase is a client application's charge: ``wallet.charges``.)
+    """
+    wallet = lock_objects.wallet_account_lock(user=user)
     new_balance = wallet.balance + amount
     if new_balance < 0:
-        if kind == Kind.PAYMENT:
-            raise InsufficientFunds()
         raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
-    if amount > 0 and new_balance > settings.WALLET_MAX_BALANCE:
+    if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
         raise InvalidInput(
             fields={
                 "amount": [
                     _("The balance cannot exceed %(max)s %(currency)s.")
-                    % {"max": settings.WALLET_MAX_BALANCE, "currency": wallet.currency}
+                    % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency}
                 ]
             }
         )
-
-    entry = Transaction.objects.create(
-        wallet=wallet,
-        seq=wallet.entry_count + 1,
-        kind=kind,
-        amount=amount,
-        balance_after=new_balance,
-        description=description,
-        actor=actor,
-        reason=reason,
-        idempotency_key=idempotency_key,
-    )
-    result = LedgerResult(status=201, body=ledger_body(entry), transaction=entry)
-    if idempotency_key:
-        try:
-            IdempotencyRecord.objects.create(
-                user=user, key=idempotency_key, fingerprint=fingerprint, status=result.status, body=result.body
-            )
-        except IntegrityError as exc:
-            # Only the unique (user, key) can fail here: see wallet_lock on why
-            # its lookup can miss a record committed while we waited.
-            raise _KeyStoredMeanwhile() from exc
-    return result
-
-
-def wallet_top_up(*, user, amount: Decimal, idempotency_key: str | None = None) -> LedgerResult:
-    """Credit ``amount`` to ``user``'s wallet (created on first use), atomically.
-
-    Rules: 0 < amount <= WALLET_MAX_TOP_UP, at most two decimals, balance after
-    at most WALLET_MAX_BALANCE. With ``idempotency_key`` a repeat of the same
-    request returns the first result (``replayed=True``) and credits nothing.
-    Raises InvalidInput, IdempotencyKeyReused.
-    """
-    amount = _check_amount(amount, maximum=settings.WALLET_MAX_TOP_UP)
-    key = _check_key(idempotency_key)
-    return _ledger_change(user=user, kind=Kind.TOP_UP, amount=amount, idempotency_key=key)
-
-
-def wallet_pay(*, user, amount: Decimal, description: str = "", idempotency_key: str | None = None) -> LedgerResult:
-    """Debit ``amount`` from ``user``'s wallet, atomically; the entry's amount is negative.
-
-    Raises InsufficientFunds when the balance is smaller than ``amount``, plus
-    the errors of :func:`wallet_top_up`.
-    """
-    amount = _check_amount(amount, maximum=settings.WALLET_MAX_BALANCE)
-    key = _check_key(idempotency_key)
-    description = (description or "").strip()
-    if len(description) > 200:
-        raise InvalidInput(fields={"description": [_("At most 200 characters.")]})
-    return _ledger_change(user=user, kind=Kind.PAYMENT, amount=-amount, description=description, idempotency_key=key)
+    posted = ledger_post(kind=kind, lines=[(wallet, amount), (counter, -amount)], **entry)
+    return LedgerResult(line=posted.line_for(wallet))
 
 
 def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
-    """A staff correction of ``user``'s balance by a signed ``amount``, with a reason, atomically.
+    """A staff correction of ``user``'s balance by a signed ``amount``, against the adjustments account.
 
     ``actor`` must be active staff with the ``wallet.adjust_balance``
     permission. The balance never goes below zero nor above
@@ -231,16 +227,544 @@ def wallet_adjust(*, actor, user, amount: Decimal, reason: str) -> LedgerResult:
     """
     if not (actor and actor.is_active and actor.is_staff and actor.has_perm("wallet.adjust_balance")):
         raise WalletPermissionDenied()
-    amount = _check_amount(amount, maximum=settings.WALLET_MAX_BALANCE, signed=True)
+    amount = _check_amount(amount, maximum=wallet_settings.MAX_BALANCE, signed=True)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(fields={"reason": [_("A reason is required.")]})
     if len(reason) > 500:
         raise InvalidInput(fields={"reason": [_("At most 500 characters.")]})
-    return _ledger_change(user=user, kind=Kind.ADJUSTMENT, amount=amount, actor=actor, reason=reason)
+    adjustments = account_system(AccountKind.ADJUSTMENTS)
+    return _ledger_change(
+        user=user,
+        kind=EntryKind.ADJUSTMENT,
+        amount=amount,
+        counter=adjustments,
+        reference="",
+        actor=actor,
+        reason=reason,
+    )
+
+
+# --- Top-ups -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopUpResult:
+    top_up: TopUp
+    replayed: bool = False
+
+
+def _pending_total(*, user) -> Decimal:
+    return TopUp.objects.filter(user=user, status=TopUpStatus.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+def top_up_create(
+    *,
+    user,
+    amount: Decimal,
+    channel: str,
+    method: str = "",
+    idempotency_key: str | None = None,
+    client_ip: str = "",
+) -> TopUpResult:
+    """Create a pending top-up of ``amount`` through ``channel`` and ask the channel for a trade.
+
+    Nothing is credited: that happens once the channel confirms payment.
+    Rules: 0 < amount <= WALLET_MAX_TOP_UP with at most two decimals; the
+    balance plus every pending top-up plus this one at most
+    WALLET_MAX_BALANCE (checked under the wallet lock, so two concurrent
+    requests cannot both squeeze in); ``method`` one of the channel's (its
+    first by default). With ``idempotency_key`` a retry returns the first
+    top-up (``replayed=True``).
+
+    The order is committed first, then the channel is called outside the
+    transaction; if the channel fails the top-up is marked ``failed`` and
+    ChannelFailed is raised. Raises InvalidInput, ChannelUnavailable,
+    ChannelFailed, IdempotencyKeyReused, IdempotencyInProgress.
+    """
+    adapter = channel_get(channel)
+    amount = _check_amount(amount, maximum=wallet_settings.MAX_TOP_UP)
+    method = method or adapter.methods[0]
+    if method not in adapter.methods:
+        raise InvalidInput(
+            fields={"method": [_("Choose one of: %(methods)s.") % {"methods": ", ".join(adapter.methods)}]}
+        )
+    key = _check_key(idempotency_key)
+    fingerprint = _fingerprint(op="top_up", amount=amount, channel=channel, method=method)
+    clearing = account_for_channel(channel)
+    try:
+        with transaction.atomic():
+            wallet = lock_objects.wallet_account_lock(user=user)
+            if key:
+                record = _record_lookup(user=user, key=key, fingerprint=fingerprint)
+                if record is not None:
+                    if record.top_up_id is None:
+                        raise IdempotencyKeyReused()
+                    return TopUpResult(top_up=record.top_up, replayed=True)
+            pending = _pending_total(user=user)
+            if wallet.balance + pending + amount > wallet_settings.MAX_BALANCE:
+                room = max(wallet_settings.MAX_BALANCE - wallet.balance - pending, ZERO)
+                raise InvalidInput(
+                    fields={
+                        "amount": [
+                            _("The balance cannot exceed %(max)s %(currency)s: you can top up at most %(room)s now.")
+                            % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency, "room": room}
+                        ]
+                    }
+                )
+            now = timezone.now()
+            top_up = TopUp.objects.create(
+                user=user,
+                account=wallet,
+                clearing_account=clearing,
+                amount=amount,
+                currency=wallet.currency,
+                channel=channel,
+                method=method,
+                created_at=now,
+                updated_at=now,
+                expires_at=now + timedelta(seconds=wallet_settings.TOP_UP_TTL),
+            )
+            if key:
+                _record_store(user=user, key=key, fingerprint=fingerprint, top_up=top_up)
+    except _KeyStoredMeanwhile:
+        record = _record_lookup(user=user, key=key, fingerprint=fingerprint)
+        if record is None or record.top_up_id is None:
+            raise IdempotencyInProgress() from None
+        return TopUpResult(top_up=record.top_up, replayed=True)
+
+    try:
+        pay = adapter.create(
+            TopUpRequest(
+                top_up_id=top_up.id,
+                amount=top_up.amount,
+                currency=top_up.currency,
+                method=method,
+                description=_("Wallet top-up"),
+                expires_at=top_up.expires_at,
+                client_ip=client_ip,
+            )
+        )
+    except ChannelError as exc:
+        logger.warning("top-up %s: channel %s refused to create the trade: %s", top_up.id, channel, exc)
+        TopUp.objects.filter(pk=top_up.pk, status=TopUpStatus.PENDING).update(
+            status=TopUpStatus.FAILED, updated_at=timezone.now()
+        )
+        raise ChannelFailed() from exc
+    top_up.pay = pay.as_dict()
+    TopUp.objects.filter(pk=top_up.pk).update(pay=top_up.pay)
+    return TopUpResult(top_up=top_up)
+
+
+def top_up_get(*, user, top_up_id: str, query: bool = True) -> TopUp:
+    """``user``'s top-up ``top_up_id``; while pending, first ask its channel (active query).
+
+    A channel saying "paid" credits it here exactly as a notification would
+    (:func:`top_up_apply_status`). The channel is asked at most every few
+    seconds per top-up, and a channel that does not answer is not an error
+    here. Raises NotFound (also for another person's top-up).
+    """
+    top_up = TopUp.objects.filter(pk=top_up_id, user=user).first()
+    if top_up is None:
+        raise NotFound()
+    now = timezone.now()
+    due = top_up.queried_at is None or now - top_up.queried_at >= ACTIVE_QUERY_INTERVAL
+    if query and top_up.status == TopUpStatus.PENDING and due:
+        top_up = top_up_query(top_up=top_up)
+    return top_up
+
+
+def top_up_query(*, top_up: TopUp) -> TopUp:
+    """Ask ``top_up``'s channel about it and apply the answer (credit, fail, close). Returns it fresh."""
+    TopUp.objects.filter(pk=top_up.pk).update(queried_at=timezone.now())
+    try:
+        status = channel_get(top_up.channel).query(top_up_id=top_up.id)
+    except (ChannelError, ChannelUnavailable) as exc:  # not answering (or since disabled): ask again later
+        logger.warning("top-up %s: active query failed: %s", top_up.id, exc)
+        return TopUp.objects.get(pk=top_up.pk)
+    return top_up_apply_status(top_up_id=top_up.id, status=status)
+
+
+@transaction.atomic
+def top_up_apply_status(*, top_up_id: str, status: TradeStatus) -> TopUp:
+    """Apply what an active query answered: credit once when paid (checking the amount), or fail/close."""
+    top_up = lock_objects.top_up_lock(top_up_id=top_up_id)
+    if status.state == TradeState.SUCCEEDED:
+        if status.amount is not None and status.amount != top_up.amount:
+            logger.error("top-up %s: channel reports %s paid, order is %s", top_up.id, status.amount, top_up.amount)
+            return top_up
+        if not top_up.is_paid:
+            _top_up_credit(top_up, trade_no=status.trade_no, paid_at=status.paid_at)
+    elif status.state in (TradeState.FAILED, TradeState.CLOSED) and top_up.status == TopUpStatus.PENDING:
+        _top_up_set(top_up, status=TopUpStatus.FAILED if status.state == TradeState.FAILED else TopUpStatus.CLOSED)
+    return top_up
+
+
+def _top_up_set(top_up: TopUp, **fields) -> None:
+    fields["updated_at"] = timezone.now()
+    for name, value in fields.items():
+        setattr(top_up, name, value)
+    TopUp.objects.filter(pk=top_up.pk).update(**fields)
+
+
+def _top_up_credit(top_up: TopUp, *, trade_no: str, paid_at) -> JournalEntry:
+    """THE credit of a top-up: clearing -> wallet, once. Requires ``top_up`` from ``top_up_lock``.
+
+    Deliberately no balance limit here: the limit was checked (with pending
+    top-ups counted) when the order was made, and paid money is never dropped.
+    """
+    assert not top_up.is_paid, "a top-up is credited once"
+    entry = ledger_post(
+        kind=EntryKind.TOP_UP,
+        lines=[(top_up.account, top_up.amount), (top_up.clearing_account, -top_up.amount)],
+        reference=top_up.id,
+    )
+    now = timezone.now()
+    fields = {"status": TopUpStatus.PAID, "credit_entry": entry, "paid_at": paid_at or now, "pay": {}}
+    if trade_no and not top_up.trade_no:
+        fields["trade_no"] = trade_no
+    _top_up_set(top_up, **fields)
+    return entry
+
+
+# --- Notifications -----------------------------------------------------------------------
+
+
+def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    # JSON in PostgreSQL cannot hold NUL; a header is kept readable otherwise as received.
+    return {str(k).replace("\x00", ""): str(v).replace("\x00", "") for k, v in headers.items()}
+
+
+def _store_notification(
+    *, channel: str, headers, body: bytes, remote_addr: str, outcome: str, **fields
+) -> PaymentNotification:
+    return PaymentNotification.objects.create(
+        channel=channel[:20],
+        headers=_clean_headers(headers),
+        body=body,
+        remote_addr=remote_addr[:64],
+        outcome=outcome,
+        **fields,
+    )
+
+
+def notification_receive(
+    *, channel: str, headers: Mapping[str, str], body: bytes, remote_addr: str = ""
+) -> NotificationAnswer:
+    """Handle one notification from ``channel``: store it, verify it, apply it at most once.
+
+    Every notification is stored (raw headers and body), whatever happens.
+    A verified one is checked against its order (amount, currency,
+    merchant) and applied with the order row locked, in the same
+    transaction that records it: ``succeeded`` credits the wallet exactly
+    once (also after a ``failed`` or for a closed order: paid money is
+    never dropped), ``failed``/``closed`` end a pending order and change
+    nothing otherwise. A second notification with the same channel + trade
+    number + event is a duplicate: answered as success, nothing applied.
+
+    Returns the channel's success answer. Raises ChannelUnavailable (unknown
+    or disabled channel: nothing stored, there is no one to store it for),
+    NotificationSignatureInvalid, InvalidInput (verified but unreadable),
+    NotFound (unknown order), NotificationMismatch. A successful
+    notification costs 6 SQL statements.
+    """
+    adapter = channel_get(channel)
+    base = {"channel": channel, "headers": headers, "body": body, "remote_addr": remote_addr}
+    try:
+        notification = adapter.notification_verify(headers=headers, body=body)
+    except SignatureInvalid as exc:
+        _store_notification(**base, outcome=NotificationOutcome.SIGNATURE_INVALID, error=str(exc)[:500])
+        raise NotificationSignatureInvalid() from exc
+    except ValueError as exc:
+        _store_notification(**base, verified=True, outcome=NotificationOutcome.INVALID, error=str(exc)[:500])
+        raise InvalidInput(_("The notification could not be read.")) from exc
+
+    try:
+        error = _notification_apply(adapter=adapter, notification=notification, base=base)
+    except IntegrityError:
+        # The same event was applied by a request that committed while we
+        # waited for the order lock: this one is its duplicate.
+        _store_notification(**base, **_parsed(notification), verified=True, outcome=NotificationOutcome.DUPLICATE)
+        error = None
+    if error is not None:
+        raise error
+    return adapter.notification_answer(ok=True)
+
+
+def _parsed(notification: Notification) -> dict:
+    return {
+        "top_up_ref": notification.top_up_id[:64],
+        "trade_no": notification.trade_no[:64],
+        "event": notification.event[:64],
+        "amount": notification.amount
+        if notification.amount.is_finite() and abs(notification.amount) < 10**12
+        else None,
+        "currency": notification.currency[:3],
+    }
+
+
+def _mismatch(adapter: Channel, top_up: TopUp, notification: Notification) -> str:
+    if notification.amount != top_up.amount:
+        return f"amount {notification.amount} != order {top_up.amount}"
+    if notification.currency != top_up.currency:
+        return f"currency {notification.currency} != order {top_up.currency}"
+    if notification.merchant_id != adapter.merchant_id:
+        return f"merchant {notification.merchant_id!r} != ours {adapter.merchant_id!r}"
+    if top_up.channel != adapter.name:
+        return f"order is for channel {top_up.channel}"
+    if top_up.trade_no and notification.trade_no != top_up.trade_no and notification.state == TradeState.SUCCEEDED:
+        return f"trade {notification.trade_no} != the order's paid trade {top_up.trade_no}"
+    return ""
+
+
+@transaction.atomic
+def _notification_apply(*, adapter: Channel, notification: Notification, base: dict) -> Exception | None:
+    """Lock the order, decide, record the notification and (maybe) credit — one transaction.
+
+    Returns the error to raise once the transaction has committed (so the
+    stored notification survives it). Statements: lock (1), duplicate check
+    (2), notification INSERT (3), and for a credit the entry and lines INSERTs
+    (4, 5) and the order UPDATE (6).
+    """
+    parsed = _parsed(notification)
+    try:
+        top_up = lock_objects.top_up_lock(top_up_id=notification.top_up_id)
+    except TopUp.DoesNotExist:
+        _store_notification(**base, **parsed, verified=True, outcome=NotificationOutcome.UNKNOWN_ORDER)
+        return NotFound(_("No such top-up."))
+
+    stored = {**base, **parsed, "verified": True, "top_up": top_up}
+    # A fresh statement after the lock: it sees an earlier copy committed while we waited.
+    if PaymentNotification.objects.filter(
+        channel=adapter.name, trade_no=parsed["trade_no"], event=parsed["event"], outcome=NotificationOutcome.APPLIED
+    ).exists():
+        _store_notification(**stored, outcome=NotificationOutcome.DUPLICATE)
+        return None
+    problem = _mismatch(adapter, top_up, notification)
+    if problem:
+        logger.error("notification for top-up %s from %s does not match: %s", top_up.id, adapter.name, problem)
+        _store_notification(**stored, outcome=NotificationOutcome.MISMATCH, error=problem[:500])
+        return NotificationMismatch()
+
+    # Paid money is never dropped: "succeeded" credits whatever the order's
+    # status (pending, failed, closed) unless it is credited already;
+    # "failed"/"closed" only end a pending order. Refund results arrive
+    # through top_up_refund (the sandbox answers refunds at once).
+    succeeded = notification.state == TradeState.SUCCEEDED and not top_up.is_paid
+    ended = notification.state in (TradeState.FAILED, TradeState.CLOSED) and top_up.status == TopUpStatus.PENDING
+    applies = not notification.refund_id and (succeeded or ended)
+    outcome = NotificationOutcome.APPLIED if applies else NotificationOutcome.IGNORED
+    _store_notification(**stored, outcome=outcome)
+    if outcome == NotificationOutcome.APPLIED:
+        if notification.state == TradeState.SUCCEEDED:
+            _top_up_credit(top_up, trade_no=notification.trade_no, paid_at=notification.occurred_at)
+        else:
+            new = TopUpStatus.FAILED if notification.state == TradeState.FAILED else TopUpStatus.CLOSED
+            _top_up_set(top_up, status=new, trade_no=top_up.trade_no or notification.trade_no)
+    return None
+
+
+# --- wallet_sync ---------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    queried: int = 0
+    credited: int = 0
+    closed: int = 0
+    failed: int = 0
+
+
+def top_ups_sync(*, batch: int = 100) -> SyncReport:
+    """Ask channels about pending top-ups whose notification is late; close the expired ones.
+
+    Safe on several hosts at once: each top-up is claimed with
+    ``SELECT … FOR UPDATE SKIP LOCKED`` and its ``queried_at`` bumped in that
+    short transaction, so two hosts never work on the same one and a host
+    does not ask again for ``WALLET_QUERY_AFTER`` seconds. Expired ones are
+    asked once more before closing (a payment made at the last second is
+    credited, not dropped), then closed at the channel and here.
+    """
+    report = SyncReport()
+    now = timezone.now()
+    late = now - timedelta(seconds=wallet_settings.QUERY_AFTER)
+    with transaction.atomic():
+        claimed = list(
+            TopUp.objects.select_for_update(skip_locked=True)
+            .filter(status=TopUpStatus.PENDING, created_at__lte=late)
+            .filter(Q(queried_at__isnull=True) | Q(queried_at__lte=late) | Q(expires_at__lte=now))
+            .order_by("created_at")[:batch]
+        )
+        TopUp.objects.filter(pk__in=[t.pk for t in claimed]).update(queried_at=now)
+    for top_up in claimed:
+        report.queried += 1
+        try:
+            adapter = channel_get(top_up.channel)
+            status = adapter.query(top_up_id=top_up.id)
+        except Exception as exc:  # one channel being down must not stop the others
+            logger.warning("wallet_sync: query of %s failed: %s", top_up.id, exc)
+            continue
+        fresh = top_up_apply_status(top_up_id=top_up.id, status=status)
+        if fresh.is_paid and not top_up.is_paid:
+            report.credited += 1
+        elif fresh.status != TopUpStatus.PENDING:
+            report.failed += 1
+        elif fresh.expires_at <= now:
+            try:
+                adapter.close(top_up_id=top_up.id)
+            except ChannelError as exc:  # e.g. paid meanwhile: the next run's query credits it
+                logger.warning("wallet_sync: closing %s failed: %s", top_up.id, exc)
+                continue
+            if top_up_close(top_up_id=top_up.id):
+                report.closed += 1
+    return report
+
+
+@transaction.atomic
+def top_up_close(*, top_up_id: str) -> bool:
+    """Mark a pending top-up closed (after the channel closed it). False if it was not pending."""
+    top_up = lock_objects.top_up_lock(top_up_id=top_up_id)
+    if top_up.status != TopUpStatus.PENDING:
+        return False
+    _top_up_set(top_up, status=TopUpStatus.CLOSED, pay={})
+    return True
+
+
+# --- Top-up refunds by staff ---------------------------------------------------------------
+
+
+def top_up_refund(*, actor, top_up_id: str, amount: Decimal | None = None, reason: str) -> TopUpRefund:
+    """Send ``amount`` (default: all still refundable) of a paid top-up back to its channel.
+
+    ``actor`` needs ``wallet.refund_top_up``. The amount must be at most
+    what is still unrefunded of the top-up and what is left in the wallet
+    (spent money cannot go back). Three steps: freeze it (wallet -> frozen,
+    the refund recorded ``pending``) in one transaction; ask the channel
+    outside any transaction; then, in another, move it out (frozen ->
+    channel clearing, ``succeeded``) or back (frozen -> wallet, ``failed``).
+    A channel that answers "pending" leaves it frozen for
+    :func:`top_up_refund_finish` (called with the channel's later answer).
+    Raises WalletPermissionDenied, InvalidInput, RefundNotAllowed, NotFound.
+    """
+    if not (actor and actor.is_active and actor.is_staff and actor.has_perm("wallet.refund_top_up")):
+        raise WalletPermissionDenied(_("You do not have permission to refund top-ups."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(fields={"reason": [_("A reason is required.")]})
+    if len(reason) > 500:
+        raise InvalidInput(fields={"reason": [_("At most 500 characters.")]})
+    refund = _top_up_refund_freeze(actor=actor, top_up_id=top_up_id, amount=amount, reason=reason)
+    top_up = refund.top_up
+    try:
+        result = channel_get(top_up.channel).refund(
+            top_up_id=top_up.id, refund_id=refund.id, amount=refund.amount, total=top_up.amount, reason=reason
+        )
+    except (ChannelError, ChannelUnavailable) as exc:
+        # The channel refused (or is gone): the money goes back into the wallet.
+        # Anything else (a bug, a timeout we cannot read) leaves it frozen for staff.
+        logger.warning("top-up refund %s failed at the channel: %s", refund.id, exc)
+        result = RefundResult(state=RefundState.FAILED)
+        return top_up_refund_finish(refund_id=refund.id, result=result, error=str(exc)[:500])
+    return top_up_refund_finish(refund_id=refund.id, result=result)
+
+
+@transaction.atomic
+def _top_up_refund_freeze(*, actor, top_up_id: str, amount: Decimal | None, reason: str) -> TopUpRefund:
+    try:
+        top_up = lock_objects.top_up_lock(top_up_id=top_up_id)
+    except TopUp.DoesNotExist:
+        raise NotFound() from None
+    if not top_up.is_paid:
+        raise RefundNotAllowed(_("Only a paid top-up can be refunded."))
+    wallet, frozen = lock_objects.wallet_and_frozen_lock(user=top_up.user)
+    in_flight = top_up.refunds.filter(status=TopUpRefundStatus.PENDING).aggregate(s=Sum("amount"))["s"] or ZERO
+    refundable = min(top_up.amount - top_up.refunded_amount - in_flight, wallet.balance)
+    if amount is None:
+        amount = refundable
+    amount = _check_amount(amount, maximum=max(top_up.amount, CENT))
+    if amount > refundable:
+        raise RefundNotAllowed(
+            _("At most %(max)s of this top-up can be refunded (what is still unspent).") % {"max": refundable},
+            fields={"amount": [_("At most %(max)s.") % {"max": refundable}]},
+        )
+    entry = ledger_post(
+        kind=EntryKind.TOP_UP_REFUND,
+        lines=[(wallet, -amount), (frozen, amount)],
+        reference=top_up.id,
+        description=_("Refund to %(channel)s") % {"channel": top_up.channel},
+        actor=actor,
+        reason=reason,
+    )
+    return TopUpRefund.objects.create(top_up=top_up, amount=amount, reason=reason, actor=actor, freeze_entry=entry)
+
+
+@transaction.atomic
+def top_up_refund_finish(*, refund_id: str, result: RefundResult, error: str = "") -> TopUpRefund:
+    """Apply the channel's answer to a pending refund: out to the channel, or back into the wallet. Once."""
+    refund = TopUpRefund.objects.select_for_update().select_related("top_up").get(pk=refund_id)
+    if refund.status != TopUpRefundStatus.PENDING or result.state == RefundState.PENDING:
+        return refund
+    top_up = lock_objects.top_up_lock(top_up_id=refund.top_up_id)
+    wallet, frozen = lock_objects.wallet_and_frozen_lock(user=top_up.user)
+    now = timezone.now()
+    if result.state == RefundState.SUCCEEDED:
+        entry = ledger_post(
+            kind=EntryKind.TOP_UP_REFUND_SETTLED,
+            lines=[(frozen, -refund.amount), (top_up.clearing_account, refund.amount)],
+            reference=refund.id,
+            actor=refund.actor,
+            reason=refund.reason,
+        )
+        refunded = top_up.refunded_amount + refund.amount
+        _top_up_set(
+            top_up,
+            refunded_amount=refunded,
+            status=TopUpStatus.REFUNDED if refunded == top_up.amount else TopUpStatus.PARTIALLY_REFUNDED,
+        )
+        refund.status = TopUpRefundStatus.SUCCEEDED
+    else:
+        entry = ledger_post(
+            kind=EntryKind.TOP_UP_REFUND,
+            lines=[(frozen, -refund.amount), (wallet, refund.amount)],
+            reference=refund.id,
+            description=_("Refund failed: back in the wallet"),
+            actor=refund.actor,
+            reason=refund.reason,
+        )
+        refund.status = TopUpRefundStatus.FAILED
+        refund.error = error or _("The channel refused the refund.")
+    refund.channel_refund_id = result.channel_refund_id or refund.channel_refund_id
+    refund.finish_entry = entry
+    refund.finished_at = now
+    refund.save(update_fields=["status", "error", "channel_refund_id", "finish_entry", "finished_at"])
+    return refund
+
+
+# --- Housekeeping --------------------------------------------------------------------------
 
 
 def idempotency_records_prune(*, older_than: timedelta = IDEMPOTENCY_TTL) -> int:
-    """Delete stored responses older than ``older_than``; returns how many went."""
+    """Delete idempotency records older than ``older_than``; returns how many went."""
     deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+__all__ = [
+    "PAID_STATUSES",
+    "LedgerResult",
+    "SyncReport",
+    "TopUpResult",
+    "WalletState",
+    "idempotency_records_prune",
+    "notification_receive",
+    "top_up_apply_status",
+    "top_up_close",
+    "top_up_create",
+    "top_up_get",
+    "top_up_query",
+    "top_up_refund",
+    "top_up_refund_finish",
+    "top_ups_sync",
+    "wallet_adjust",
+    "wallet_get",
+]

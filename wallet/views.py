@@ -1,26 +1,63 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.errors import ServiceError
-from wallet.forms import PaymentForm, TopUpForm, new_idempotency_key
-from wallet.selectors import wallet_transactions
-from wallet.services import wallet_get_or_create, wallet_pay, wallet_top_up
+from wallet.channels import channel_get, channels_enabled
+from wallet.channels.sandbox import sandbox_checkout, sandbox_sign, sandbox_trade_for_token
+from wallet.charges import charges_by_id
+from wallet.conf import wallet_settings
+from wallet.errors import ChannelUnavailable
+from wallet.forms import TopUpForm, new_idempotency_key
+from wallet.models import EntryKind
+from wallet.selectors import top_ups_of, wallet_lines
+from wallet.services import notification_receive, top_up_create, top_up_get, wallet_get
 
 HISTORY_PAGE_SIZE = 10
+TOP_UPS_SHOWN = 5
+
+CHANNEL_NAMES = {
+    "sandbox": gettext_lazy("Sandbox (test payment)"),
+    "alipay": gettext_lazy("Alipay"),
+    "wechatpay": gettext_lazy("WeChat Pay"),
+}
 
 
-def _page(request, *, top_up_form=None, payment_form=None, status=200):
-    wallet = wallet_get_or_create(user=request.user)
-    history = Paginator(wallet_transactions(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+def _channels() -> list[tuple[str, str]]:
+    return [(name, str(CHANNEL_NAMES.get(name, name))) for name in channels_enabled()]
+
+
+def _top_up_form(data=None) -> TopUpForm:
+    return TopUpForm(
+        data,
+        presets=wallet_settings.TOP_UP_PRESETS,
+        channels=_channels(),
+        initial={"idempotency_key": new_idempotency_key()},
+    )
+
+
+def _page(request, *, top_up_form=None, status=200):
+    history = Paginator(wallet_lines(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Charges and their refunds name the application that made them (one query per page).
+    lines = list(history.object_list)
+    of_charges = [line.entry.reference for line in lines if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND)]
+    charges = charges_by_id(ids=of_charges)
+    rows = [
+        (line, charges.get(line.entry.reference) if line.entry.kind in (EntryKind.CHARGE, EntryKind.REFUND) else None)
+        for line in lines
+    ]
     context = {
-        "wallet": wallet,
+        "wallet": wallet_get(user=request.user),
         "history": history,
-        "top_up_form": top_up_form or TopUpForm(initial={"idempotency_key": new_idempotency_key()}),
-        "payment_form": payment_form or PaymentForm(initial={"idempotency_key": new_idempotency_key()}),
+        "history_rows": rows,
+        "top_ups": top_ups_of(user=request.user)[:TOP_UPS_SHOWN],
+        "top_up_form": top_up_form or _top_up_form(),
     }
     return render(request, "wallet/wallet.html", context, status=status)
 
@@ -42,38 +79,71 @@ def wallet_page(request):
 @login_required
 @require_POST
 def top_up(request):
-    form = TopUpForm(request.POST)
+    form = _top_up_form(request.POST)
     if form.is_valid():
         try:
-            result = wallet_top_up(
+            result = top_up_create(
                 user=request.user,
                 amount=form.cleaned_data["amount"],
+                channel=form.cleaned_data["channel"],
                 idempotency_key=form.cleaned_data["idempotency_key"] or None,
+                client_ip=request.META.get("REMOTE_ADDR", ""),
             )
         except ServiceError as exc:
             _show_error(form, exc)
         else:
-            messages.success(request, _("Topped up %(amount)s.") % {"amount": result.body["transaction"]["amount"]})
-            return redirect("wallet:wallet")
+            top_up = result.top_up
+            url = (top_up.pay or {}).get("url") if top_up.status == "pending" else None
+            if url:
+                return redirect(url)  # to the channel's checkout; it sends the person back to the result page
+            return redirect("wallet:top-up-result", top_up_id=top_up.id)
     return _page(request, top_up_form=form, status=400)
 
 
 @login_required
-@require_POST
-def pay(request):
-    form = PaymentForm(request.POST)
-    if form.is_valid():
-        try:
-            result = wallet_pay(
-                user=request.user,
-                amount=form.cleaned_data["amount"],
-                description=form.cleaned_data["description"],
-                idempotency_key=form.cleaned_data["idempotency_key"] or None,
-            )
-        except ServiceError as exc:
-            _show_error(form, exc)
+def top_up_result(request, top_up_id: str):
+    """Where a person comes back from paying: pending -> paid, polled by static/js/top-up-status.js."""
+    try:
+        top_up = top_up_get(user=request.user, top_up_id=top_up_id)
+    except ServiceError as exc:
+        raise Http404 from exc
+    context = {
+        "top_up": top_up,
+        "wallet": wallet_get(user=request.user),
+        "channel_name": CHANNEL_NAMES.get(top_up.channel, top_up.channel),
+    }
+    return render(request, "wallet/top_up_result.html", context)
+
+
+def sandbox_checkout_page(request, token: str):
+    """The sandbox provider's checkout: whoever holds the URL can pay, as with a real provider's link.
+
+    Paying makes the sandbox send its signed notification through the same
+    service (and so the same verification) as any channel's notification at
+    ``/api/v1/wallet/notify/sandbox/``, in-process.
+    """
+    try:
+        channel_get("sandbox")
+    except ChannelUnavailable as exc:
+        raise Http404 from exc
+    trade = sandbox_trade_for_token(token)
+    if trade is None:
+        raise Http404
+    result_url = reverse("wallet:top-up-result", args=[trade.out_trade_no])
+    if request.method == "POST":
+        outcome = sandbox_checkout(token=token, succeed=request.POST.get("outcome") == "succeeded")
+        if outcome is None:
+            messages.error(request, _("This payment can no longer be made."))
         else:
-            amount = result.body["transaction"]["amount"].lstrip("-")
-            messages.success(request, _("Paid %(amount)s.") % {"amount": amount})
-            return redirect("wallet:wallet")
-    return _page(request, payment_form=form, status=400)
+            _trade, body = outcome
+            try:
+                notification_receive(
+                    channel="sandbox",
+                    headers={"Content-Type": "application/json", "Sandbox-Signature": sandbox_sign(body)},
+                    body=body,
+                    remote_addr="sandbox",
+                )
+            except ServiceError as exc:  # the wallet refused it: the sandbox's books say paid, reconciliation sees it
+                messages.error(request, exc.message)
+        return redirect(result_url)
+    return render(request, "wallet/sandbox_checkout.html", {"trade": trade, "result_url": result_url})

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.errors import PasswordIncorrect, UsernameTaken
 from accounts.lockout import lockout_check, lockout_key, lockout_record_failure
 from accounts.models import SecurityEvent, User, username_validator
+from config import metrics
 from config.errors import InvalidInput
 from config.origin import Origin
 from config.phones import looks_like_phone, phone_to_e164
@@ -97,6 +98,7 @@ def login_record_success(user: User, *, method: str, origin: Origin) -> None:
     User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
     security_event_record(Kind.LOGIN_SUCCEEDED, user=user, origin=origin, method=method)
+    metrics.login_attempted(method=method, outcome="succeeded")
 
 
 def user_tokens_revoke(user: User, *, extra_fields: tuple[str, ...] = ()) -> None:

@@ -7,6 +7,7 @@ from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_
 from accounts.models import User
 from accounts.selectors import user_get_by_login
 from accounts.services.common import Kind, code_consume, login_record_success, phone_parse, security_event_record
+from config import metrics
 from config.errors import ServiceError
 from config.origin import Origin
 from config.phones import phone_to_e164
@@ -35,6 +36,7 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
         lockout_check(key)
     except AccountLocked:
         security_event_record(Kind.LOGIN_LOCKED, user=user, login=normalised, origin=origin)
+        metrics.login_attempted(method="password", outcome="locked")
         raise
     if user is not None and user.has_usable_password():
         valid = user.check_password(password)
@@ -53,6 +55,7 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
             reason=reason,
             locked=locked,
         )
+        metrics.login_attempted(method="password", outcome="failed")
         raise InvalidCredentials()
     assert user is not None  # only an existing account's password can be valid
     if not user.is_active:
@@ -63,6 +66,7 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
             origin=origin,
             reason="disabled",
         )
+        metrics.login_attempted(method="password", outcome="disabled")
         raise AccountDisabled()
     lockout_clear(key)
     login_record_success(user, method="password", origin=origin)
@@ -84,14 +88,17 @@ def user_login_code(
     e164 = phone_parse(phone)
     user = User.objects.filter(phone=e164).first()
     if user is None:
+        metrics.login_attempted(method="code", outcome="failed")
         raise PhoneNotRegistered()
     try:
         code_consume(phone=e164, purpose=Purpose.LOGIN, code=code, verification_token=verification_token, origin=origin)
     except ServiceError as exc:
         security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason=exc.code)
+        metrics.login_attempted(method="code", outcome="failed")
         raise
     if not user.is_active:
         security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason="disabled")
+        metrics.login_attempted(method="code", outcome="disabled")
         raise AccountDisabled()
     login_record_success(user, method="code", origin=origin)
     return user

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from smscodes import conf
 
 BUILTIN = {
     "console": "smscodes.backends.console.ConsoleBackend",
@@ -19,9 +20,6 @@ BUILTIN = {
     "tencent": "smscodes.backends.tencent.TencentBackend",
     "twilio": "smscodes.backends.twilio.TwilioBackend",
 }
-
-# Network timeout of every provider call, in seconds (never above 5).
-MAX_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -49,32 +47,28 @@ class BaseSmsBackend:
 
 
 def backend_path() -> str:
-    return BUILTIN.get(settings.SMS_BACKEND, settings.SMS_BACKEND)
+    return BUILTIN.get(conf.backend(), conf.backend())
 
 
 def get_backend() -> BaseSmsBackend:
     try:
         backend_class = import_string(backend_path())
     except ImportError as exc:
-        raise ImproperlyConfigured(f"SMS_BACKEND={settings.SMS_BACKEND!r} cannot be imported: {exc}") from exc
+        raise ImproperlyConfigured(f"SMS_BACKEND={conf.backend()!r} cannot be imported: {exc}") from exc
     return backend_class()
 
 
-def provider_timeout() -> float:
-    return min(MAX_TIMEOUT, float(getattr(settings, "SMS_PROVIDER_TIMEOUT", MAX_TIMEOUT)))
+provider_timeout = conf.provider_timeout
 
 
 def setting(name: str) -> str:
     """A required provider setting: a clear error when it is missing."""
-    value = getattr(settings, name, "")
-    if not value:
-        raise ImproperlyConfigured(f"{name} must be set to use SMS_BACKEND={settings.SMS_BACKEND!r}.")
-    return value
+    return conf.provider_setting(name)
 
 
 def template_for(setting_name: str, purpose: str) -> str:
     """The provider template id for a purpose from a ``{"purpose": "id", "default": "id"}`` setting."""
-    templates = getattr(settings, setting_name, None) or {}
+    templates = conf.provider_templates(setting_name)
     template = templates.get(purpose) or templates.get("default")
     if not template:
         raise ImproperlyConfigured(f"{setting_name} has no template for purpose {purpose!r} (nor a 'default').")

@@ -8,9 +8,9 @@ points it elsewhere, e.g. a local stand-in in tests).
 
 import json
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from smscodes import conf
 from smscodes.backends import (
     BaseSmsBackend,
     SmsBackendError,
@@ -41,7 +41,7 @@ class AliyunBackend(BaseSmsBackend):
             ) from exc
         self.models = models
         self.sign_name = setting("SMS_ALIYUN_SIGN_NAME")
-        protocol, endpoint = endpoint_split(getattr(settings, "SMS_ALIYUN_ENDPOINT", "") or "dysmsapi.aliyuncs.com")
+        protocol, endpoint = endpoint_split(conf.provider_setting("SMS_ALIYUN_ENDPOINT"))
         timeout_ms = int(provider_timeout() * 1000)
         self.client = Client(
             Config(

@@ -7,9 +7,9 @@ valid), SMS_TENCENT_REGION (default ap-guangzhou), SMS_TENCENT_ENDPOINT (default
 sms.tencentcloudapi.com; "http://host:port" points it elsewhere).
 """
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from smscodes import conf
 from smscodes.backends import (
     BaseSmsBackend,
     SmsBackendError,
@@ -37,12 +37,12 @@ class TencentBackend(BaseSmsBackend):
         self.models = models
         self.app_id = setting("SMS_TENCENT_SDK_APP_ID")
         self.sign_name = setting("SMS_TENCENT_SIGN_NAME")
-        scheme, endpoint = endpoint_split(getattr(settings, "SMS_TENCENT_ENDPOINT", "") or "sms.tencentcloudapi.com")
+        scheme, endpoint = endpoint_split(conf.provider_setting("SMS_TENCENT_ENDPOINT"))
         http_profile = HttpProfile(endpoint=endpoint, reqTimeout=provider_timeout())
         http_profile.scheme = scheme
         self.client = sms_client.SmsClient(
             credential.Credential(setting("SMS_TENCENT_SECRET_ID"), setting("SMS_TENCENT_SECRET_KEY")),
-            getattr(settings, "SMS_TENCENT_REGION", "") or "ap-guangzhou",
+            conf.provider_setting("SMS_TENCENT_REGION"),
             ClientProfile(httpProfile=http_profile),
         )
 
@@ -53,7 +53,7 @@ class TencentBackend(BaseSmsBackend):
         request.SignName = self.sign_name
         request.TemplateId = template_for("SMS_TENCENT_TEMPLATES", message.purpose)
         request.TemplateParamSet = [message.code]
-        if getattr(settings, "SMS_TENCENT_SEND_MINUTES", True):
+        if conf.provider_flag("SMS_TENCENT_SEND_MINUTES"):
             request.TemplateParamSet.append(str(message.ttl_minutes))
         try:
             response = self.client.SendSms(request)

@@ -6,9 +6,9 @@ points the SDK elsewhere, e.g. a local stand-in in tests. The message text is se
 in the requester's language.
 """
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from smscodes import conf
 from smscodes.backends import BaseSmsBackend, SmsBackendError, SmsOutgoing, provider_timeout, setting
 
 
@@ -22,8 +22,9 @@ class TwilioBackend(BaseSmsBackend):
         except ImportError as exc:
             raise ImproperlyConfigured("SMS_BACKEND=twilio needs the Twilio SDK: pip install twilio") from exc
         self.sender = {}
-        if getattr(settings, "SMS_TWILIO_MESSAGING_SERVICE_SID", ""):
-            self.sender["messaging_service_sid"] = settings.SMS_TWILIO_MESSAGING_SERVICE_SID
+        service_sid = conf.provider_setting("SMS_TWILIO_MESSAGING_SERVICE_SID", required=False)
+        if service_sid:
+            self.sender["messaging_service_sid"] = service_sid
         else:
             self.sender["from_"] = setting("SMS_TWILIO_FROM")
         self.client = Client(
@@ -31,7 +32,7 @@ class TwilioBackend(BaseSmsBackend):
             setting("SMS_TWILIO_AUTH_TOKEN"),
             http_client=TwilioHttpClient(timeout=provider_timeout()),
         )
-        base_url = getattr(settings, "SMS_TWILIO_BASE_URL", "")
+        base_url = conf.provider_setting("SMS_TWILIO_BASE_URL", required=False)
         if base_url:
             self.client.api.base_url = base_url.rstrip("/")
 

@@ -22,6 +22,16 @@ def support(client):
 
 
 @pytest.fixture
+def manager(client):
+    """Staff who may also set passwords and (de)activate ordinary accounts."""
+    staff = User.objects.create_user(username="manager1", password="Man4ger-pass", is_staff=True)
+    codenames = ["view_user", "change_user", "change_user_password", "change_user_active"]
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
 def viewer(client):
     staff = User.objects.create_user(username="viewer1", password="V1ewer-pass", is_staff=True)
     staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_user"]))
@@ -115,7 +125,7 @@ def test_list_actions_unlock_and_revoke_several_users(support, settings):
     assert first.tokens_valid_after is not None and second.tokens_valid_after is not None
 
 
-def test_deactivating_in_the_admin_ends_every_token(support):
+def test_deactivating_in_the_admin_ends_every_token(manager):
     target = UserFactory(phone=PHONE, nickname="T")
     tokens = login().json()["tokens"]
     data = {
@@ -131,7 +141,7 @@ def test_deactivating_in_the_admin_ends_every_token(support):
         "date_joined_1": "00:00:00",
         # is_active left out: unchecked
     }
-    response = support.post(f"/admin/accounts/user/{target.pk}/change/", data)
+    response = manager.post(f"/admin/accounts/user/{target.pk}/change/", data)
     assert response.status_code == 302, response.content[:2000]
     target.refresh_from_db()
     assert target.is_active is False and target.tokens_valid_after is not None
@@ -141,11 +151,11 @@ def test_deactivating_in_the_admin_ends_every_token(support):
     assert SecurityEvent.objects.filter(user=target, kind="deactivated").exists()
 
 
-def test_a_password_set_in_the_admin_ends_every_token(support):
+def test_a_password_set_in_the_admin_ends_every_token(manager):
     target = UserFactory(phone=PHONE)
     tokens = login().json()["tokens"]
     new = {"password1": "Adm1n-set-pass", "password2": "Adm1n-set-pass", "usable_password": "true"}
-    response = support.post(f"/admin/accounts/user/{target.pk}/password/", new)
+    response = manager.post(f"/admin/accounts/user/{target.pk}/password/", new)
     assert response.status_code == 302
     bearer = APIClient()
     bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
@@ -153,7 +163,9 @@ def test_a_password_set_in_the_admin_ends_every_token(support):
     refresh = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
     assert_api_error(refresh, 401, "token_invalid")
     assert login("Adm1n-set-pass").status_code == 200
-    assert SecurityEvent.objects.filter(user=target, kind="sessions_revoked").exists()
+    # The owner's own change writes password_changed; so does the staff's, naming them.
+    event = SecurityEvent.objects.get(user=target, kind="password_changed")
+    assert event.detail["actor"] == "manager1"
 
 
 def test_staff_setting_their_own_password_in_the_admin_stay_logged_in(admin_client, admin_user):
@@ -163,10 +175,10 @@ def test_staff_setting_their_own_password_in_the_admin_stay_logged_in(admin_clie
     assert admin_client.get("/admin/").status_code == 200
 
 
-def test_a_refused_admin_password_form_revokes_nothing(support):
+def test_a_refused_admin_password_form_revokes_nothing(manager):
     target = UserFactory(phone=PHONE)
     new = {"password1": "Adm1n-set-pass", "password2": "different", "usable_password": "true"}
-    assert support.post(f"/admin/accounts/user/{target.pk}/password/", new).status_code == 200
+    assert manager.post(f"/admin/accounts/user/{target.pk}/password/", new).status_code == 200
     target.refresh_from_db()
     assert target.tokens_valid_after is None
 

@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Role, User
 from accounts.services import user_set_role
+from config.origin import Origin
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +52,8 @@ def test_role_groups_exist_after_migrations():
 
 def test_set_role_moves_the_user_between_role_groups():
     user = UserFactory()
-    user_set_role(user=user, role=Role.VIP_USER)
-    user_set_role(user=user, role=Role.CREATOR)
+    user_set_role(user=user, role=Role.VIP_USER, origin=Origin.system())
+    user_set_role(user=user, role=Role.CREATOR, origin=Origin.system())
     user.refresh_from_db()
     assert user.role == "creator"
     assert list(user.groups.values_list("name", flat=True)) == ["creator"]
@@ -63,7 +64,7 @@ def test_set_role_keeps_groups_that_are_not_roles_and_forgets_cached_permissions
     user.groups.add(Group.objects.get(name="support"))
     assert not user.has_perm("auth.view_group")  # fills the permission cache
     Group.objects.get(name="creator").permissions.add(Permission.objects.get(codename="view_group"))
-    user_set_role(user=user, role=Role.CREATOR)
+    user_set_role(user=user, role=Role.CREATOR, origin=Origin.system())
     assert sorted(user.groups.values_list("name", flat=True)) == ["creator", "support"]
     assert user.has_perm("auth.view_group")
 
@@ -78,7 +79,7 @@ def test_create_user_costs_three_queries_in_one_transaction(django_assert_num_qu
 
 def test_set_role_refuses_unknown_role():
     with pytest.raises(ValueError):
-        user_set_role(user=UserFactory(), role="emperor")
+        user_set_role(user=UserFactory(), role="emperor", origin=Origin.system())
 
 
 def test_createsuperuser_noinput_reads_environment(monkeypatch):

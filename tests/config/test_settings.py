@@ -1,6 +1,7 @@
 """Settings come from the environment; production refuses to start without its secrets."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -67,3 +68,11 @@ def test_embedded_defaults_are_sqlite_and_local_memory():
         "django.core.cache.backends.locmem.LocMemCache",
         "console",
     ], result.stderr
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', (ROOT / "config" / "settings.py").read_text()))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.MULTILINE))
+    assert read, "no variable found: the pattern no longer matches config/settings.py"
+    assert read - listed == set(), "add these to .env.example with their default and meaning"
+    assert listed - read == set(), "these are in .env.example but no longer read"

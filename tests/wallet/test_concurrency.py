@@ -1,21 +1,24 @@
-"""Real threads against PostgreSQL: the row lock, not luck, keeps the books.
+"""Real threads against PostgreSQL: the row locks, not luck, keep the books.
 
 Transactional tests (each thread commits on its own connection); SQLite and
 plain TestCase transactions would hide every race, so these need PostgreSQL.
 """
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
+from django.test import Client
 
 from tests.factories import UserFactory
 from tests.helpers import bearer_client
-from wallet.models import Transaction, Wallet
-from wallet.services import wallet_get_or_create, wallet_top_up
+from wallet.channels.sandbox import sandbox_sign
+from wallet.models import AccountKind, EntryKind, JournalEntry, LedgerAccount, PaymentNotification, TopUp
+from wallet.services import top_up_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -35,81 +38,91 @@ def run_parallel(count: int, request):
         return list(pool.map(one, range(count)))
 
 
-def post(client, url, amount, **headers):
-    return client.post(url, {"amount": amount}, format="json", headers=headers)
+def _wallet(user) -> LedgerAccount:
+    return LedgerAccount.objects.get(user=user, kind=AccountKind.WALLET)
 
 
-def test_fifty_parallel_top_ups_all_land():
+def test_the_same_notification_twenty_times_in_parallel_credits_once():
     user = UserFactory()
-    client = bearer_client(user)
-    responses = run_parallel(50, lambda: post(client, "/api/v1/wallet/top-ups/", "10.00"))
-    assert [r.status_code for r in responses] == [201] * 50
-    wallet = Wallet.objects.get(user=user)
-    assert wallet.balance == Decimal("500.00")
-    assert wallet.transactions.count() == 50
-    assert sorted(wallet.transactions.values_list("balance_after", flat=True)) == [
-        Decimal(10 * n) for n in range(1, 51)
-    ]
+    top_up = top_up_create(user=user, amount=Decimal("10.00"), channel="sandbox").top_up
+    body = json.dumps(
+        {
+            "event": "payment.succeeded",
+            "top_up_id": top_up.id,
+            "trade_no": "SBX-PAR",
+            "amount": "10.00",
+            "currency": "CNY",
+        }
+    ).encode()
+    header = sandbox_sign(body)
+    client = Client()
+    responses = run_parallel(
+        20,
+        lambda: client.generic(
+            "POST",
+            "/api/v1/wallet/notify/sandbox/",
+            body,
+            content_type="application/json",
+            headers={"Sandbox-Signature": header},
+        ),
+    )
+    assert [r.status_code for r in responses] == [200] * 20
+    assert _wallet(user).balance == Decimal("10.00")
+    assert JournalEntry.objects.filter(kind=EntryKind.TOP_UP, reference=top_up.id).count() == 1
+    outcomes = list(PaymentNotification.objects.values_list("outcome", flat=True))
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 19
     call_command("wallet_audit")
 
 
-def test_fifty_parallel_payments_against_300_exactly_thirty_succeed():
+def test_parallel_top_up_orders_never_exceed_the_balance_limit(settings):
+    settings.WALLET_MAX_BALANCE = "100.00"
     user = UserFactory()
-    wallet_top_up(user=user, amount=Decimal("300.00"))
-    client = bearer_client(user)
-    responses = run_parallel(50, lambda: post(client, "/api/v1/wallet/payments/", "10.00"))
-    statuses = [r.status_code for r in responses]
-    assert statuses.count(201) == 30
-    assert statuses.count(409) == 20
-    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"insufficient_funds"}
-    wallet = Wallet.objects.get(user=user)
-    assert wallet.balance == Decimal("0.00")
-    assert wallet.transactions.filter(kind="payment").count() == 30
-    call_command("wallet_audit")
-
-
-@pytest.mark.parametrize(
-    "wallet_exists",
-    [
-        # The waiters' lock query read its snapshot before the winner committed,
-        # so they miss its record, lose the unique (user, key) race, roll back
-        # and replay (wallet.services._ledger_change).
-        True,
-        False,  # the wallet's creation races too; the waiters see the record
-    ],
-)
-def test_twenty_parallel_top_ups_with_one_key_make_one_entry_and_identical_bodies(wallet_exists):
-    user = UserFactory()
-    if wallet_exists:
-        wallet_get_or_create(user=user)
     client = bearer_client(user)
     responses = run_parallel(
-        20, lambda: post(client, "/api/v1/wallet/top-ups/", "10.00", **{"Idempotency-Key": "once"})
+        20, lambda: client.post("/api/v1/wallet/top-ups/", {"amount": "10.00", "channel": "sandbox"}, format="json")
+    )
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 10 and statuses.count(400) == 10
+    assert TopUp.objects.filter(user=user, status="pending").count() == 10
+
+
+# Parallel charges (money out): tests/wallet/test_charges_concurrency.py.
+
+
+def test_twenty_parallel_top_up_orders_with_one_key_make_one_top_up():
+    user = UserFactory()
+    client = bearer_client(user)
+    responses = run_parallel(
+        20,
+        lambda: client.post(
+            "/api/v1/wallet/top-ups/",
+            {"amount": "10.00", "channel": "sandbox"},
+            format="json",
+            headers={"Idempotency-Key": "once"},
+        ),
     )
     assert {r.status_code for r in responses} == {201}
-    bodies = [r.json() for r in responses]
-    assert all(body == bodies[0] for body in bodies)
-    assert sum(r.get("Idempotent-Replayed") == "true" for r in responses) == 19
-    assert Transaction.objects.filter(wallet__user=user).count() == 1
-    assert Wallet.objects.get(user=user).balance == Decimal("10.00")
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert TopUp.objects.filter(user=user).count() == 1
 
 
-def test_first_use_from_many_threads_creates_one_wallet():
+def test_first_use_from_many_threads_creates_one_wallet_account():
     user = UserFactory()
     client = bearer_client(user)
     responses = run_parallel(10, lambda: client.get("/api/v1/wallet/"))
     assert {r.status_code for r in responses} == {200}
-    assert Wallet.objects.filter(user=user).count() == 1
+    assert LedgerAccount.objects.filter(user=user).count() == 1
 
 
-def test_database_refuses_raw_update_and_delete_of_ledger_rows():
-    from django.db import DatabaseError
+def test_wallet_sync_on_several_hosts_at_once_queries_each_top_up_once():
+    import time_machine
 
     user = UserFactory()
-    wallet_top_up(user=user, amount=Decimal("1"))
-    with connection.cursor() as cursor:
-        with pytest.raises(DatabaseError, match="append-only"):
-            cursor.execute("UPDATE wallet_transaction SET amount = 1000")
-        with pytest.raises(DatabaseError, match="append-only"):
-            cursor.execute("DELETE FROM wallet_transaction")
-    assert Transaction.objects.get().amount == Decimal("1.00")
+    with time_machine.travel("2026-12-01T15:59:30Z", tick=False) as traveller:
+        for _ in range(10):
+            top_up_create(user=user, amount=Decimal("1.00"), channel="sandbox")
+        traveller.shift(120)
+        from wallet.services import top_ups_sync
+
+        reports = run_parallel(4, lambda: top_ups_sync(batch=100))
+    assert sum(report.queried for report in reports) == 10

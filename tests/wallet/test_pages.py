@@ -5,9 +5,14 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.wallet.conftest import fund
-from wallet.models import Transaction, Wallet
+from wallet.models import AccountKind, LedgerAccount, SandboxTrade, TopUp
 
 pytestmark = pytest.mark.django_db
+
+
+def _balance(user) -> Decimal:
+    account = LedgerAccount.objects.filter(user=user, kind=AccountKind.WALLET).first()
+    return account.balance if account else Decimal("0.00")
 
 
 @pytest.fixture
@@ -34,47 +39,88 @@ def test_wallet_page_shows_balance_forms_and_empty_history(page_client):
     assert 'data-testid="wallet-balance">0.00<' in html
     assert 'name="idempotency_key"' in html
     assert "No transactions yet." in html
-    assert form_key(response) != form_key(response, "payment_form")
+    assert "payment_form" not in response.context  # people no longer pay by themselves
 
 
-def test_top_up_form_credits_and_redirects_to_the_page(user, page_client):
+def test_top_up_form_goes_to_the_sandbox_checkout_and_back_to_a_paid_result(user, page_client):
     key = form_key(page_client.get("/wallet/"))
-    response = page_client.post("/wallet/top-up/", {"amount": "12.5", "idempotency_key": key}, follow=True)
-    assert response.redirect_chain == [("/wallet/", 302)]
-    html = response.content.decode()
-    assert 'data-testid="wallet-balance">12.50<' in html
-    assert html.count('data-testid="history-row"') == 1
-    assert Wallet.objects.get(user=user).balance == Decimal("12.50")
+    response = page_client.post("/wallet/top-up/", {"amount": "12.5", "channel": "sandbox", "idempotency_key": key})
+    assert response.status_code == 302 and response["Location"].startswith("/wallet/sandbox/")
+    top_up = TopUp.objects.get(user=user)
+    assert _balance(user) == Decimal("0.00")  # nothing before paying
+    checkout = page_client.get(response["Location"]).content.decode()
+    assert "支付成功" in checkout and "12.50" in checkout
+    result = page_client.post(response["Location"], {"outcome": "succeeded"}, follow=True)
+    assert result.redirect_chain == [(f"/wallet/top-ups/{top_up.id}/", 302)]
+    html = result.content.decode()
+    assert 'data-status="paid"' in html and "top-up-status.js" not in html
+    assert _balance(user) == Decimal("12.50")
+    wallet = page_client.get("/wallet/").content.decode()
+    assert 'data-testid="wallet-balance">12.50<' in wallet
+    assert wallet.count('data-testid="history-row"') == 1 and wallet.count('data-testid="top-up-row"') == 1
 
 
-def test_double_submitted_top_up_form_credits_once(user, page_client):
+def test_a_preset_amount_is_used_when_no_other_amount_is_typed(user, page_client):
+    response = page_client.post("/wallet/top-up/", {"preset": "50", "amount": "", "channel": "sandbox"})
+    assert response.status_code == 302
+    assert TopUp.objects.get(user=user).amount == Decimal("50.00")
+    page_client.post("/wallet/top-up/", {"preset": "50", "amount": "7", "channel": "sandbox"})
+    assert TopUp.objects.filter(user=user, amount=Decimal("7.00")).exists()
+
+
+def test_a_pending_result_page_polls_with_a_static_script_and_offers_refresh(user, page_client):
+    response = page_client.post("/wallet/top-up/", {"amount": "5", "channel": "sandbox"})
+    top_up = TopUp.objects.get(user=user)
+    html = page_client.get(f"/wallet/top-ups/{top_up.id}/").content.decode()
+    assert 'data-status="pending"' in html
+    assert f'data-poll-url="/api/v1/wallet/top-ups/{top_up.id}/"' in html
+    assert '<script src="/static/js/top-up-status.js"' in html and "<script>" not in html
+    assert 'data-testid="top-up-refresh"' in html
+    assert response["Location"] in html  # the way back to the checkout
+
+
+def test_a_failed_payment_shows_nothing_charged(user, page_client):
+    location = page_client.post("/wallet/top-up/", {"amount": "5", "channel": "sandbox"})["Location"]
+    html = page_client.post(location, {"outcome": "failed"}, follow=True).content.decode()
+    assert 'data-status="failed"' in html
+    assert _balance(user) == Decimal("0.00")
+    # The person may try again at the same checkout, as with a real provider.
+    page_client.post(location, {"outcome": "succeeded"})
+    assert _balance(user) == Decimal("5.00")
+
+
+def test_another_persons_result_page_is_404(user, page_client):
+    from tests.factories import UserFactory
+
+    other = fund(UserFactory(), "1")
+    assert page_client.get(f"/wallet/top-ups/{other.id}/").status_code == 404
+
+
+def test_double_submitted_top_up_form_makes_one_order(user, page_client):
     key = form_key(page_client.get("/wallet/"))
     for _ in range(2):
-        response = page_client.post("/wallet/top-up/", {"amount": "10", "idempotency_key": key})
+        response = page_client.post("/wallet/top-up/", {"amount": "10", "channel": "sandbox", "idempotency_key": key})
         assert response.status_code == 302
-    assert Wallet.objects.get(user=user).balance == Decimal("10.00")
-    assert Transaction.objects.count() == 1
+    assert TopUp.objects.filter(user=user).count() == 1
+    assert SandboxTrade.objects.count() == 1
 
 
-@pytest.mark.parametrize("amount", ["0", "-1", "0.001", "abc", "1,000", "NaN", "50000.01", ""])
-def test_bad_top_up_shows_error_and_credits_nothing(user, page_client, amount):
+@pytest.mark.parametrize("amount", ["0", "-1", "0.001", "abc", "1,000", "NaN", "5000.01", ""])
+def test_bad_top_up_shows_error_and_orders_nothing(user, page_client, amount):
     response = page_client.post(
-        "/wallet/top-up/", {"amount": amount, "idempotency_key": "k"}, headers={"accept-language": "en"}
+        "/wallet/top-up/",
+        {"amount": amount, "channel": "sandbox", "idempotency_key": "k"},
+        headers={"accept-language": "en"},
     )
     assert response.status_code == 400
     assert response.context["top_up_form"].errors["amount"]
     assert 'class="errorlist' in response.content.decode()
-    assert not Transaction.objects.exists()
+    assert not TopUp.objects.exists()
 
 
-def test_payment_form_debits_and_shows_insufficient_funds(user, page_client):
-    fund(user, "5")
-    response = page_client.post("/wallet/pay/", {"amount": "2", "description": "Tea", "idempotency_key": "p1"})
-    assert response.status_code == 302
-    response = page_client.post("/wallet/pay/", {"amount": "3.01", "idempotency_key": "p2"})
-    assert response.status_code == 400
-    assert response.context["payment_form"].non_field_errors()
-    assert Wallet.objects.get(user=user).balance == Decimal("3.00")
+def test_an_unknown_channel_is_a_form_error(page_client):
+    response = page_client.post("/wallet/top-up/", {"amount": "1", "channel": "paypal"})
+    assert response.status_code == 400 and response.context["top_up_form"].errors["channel"]
 
 
 def test_history_is_paginated_newest_first(user, page_client):
@@ -97,16 +143,15 @@ def test_page_is_translated_to_chinese_by_default(page_client):
 @pytest.mark.parametrize(
     ("url", "data"),
     [
-        ("/wallet/top-up/", {"amount": "1\x00"}),
-        ("/wallet/top-up/", {"amount": "1", "idempotency_key": "a\x00b"}),
-        ("/wallet/pay/", {"amount": "1", "description": "tea\x00"}),
-        ("/wallet/pay/", {"amount": "x" * 10_000}),
+        ("/wallet/top-up/", {"amount": "1\x00", "channel": "sandbox"}),
+        ("/wallet/top-up/", {"amount": "1", "channel": "sandbox", "idempotency_key": "a\x00b"}),
+        ("/wallet/top-up/", {"amount": "x" * 10_000, "channel": "sandbox"}),
     ],
 )
 def test_nul_bytes_and_huge_values_are_form_errors(user, page_client, url, data):
     fund(user, "5")
     assert page_client.post(url, data).status_code == 400
-    assert Wallet.objects.get(user=user).balance == Decimal("5.00")
+    assert _balance(user) == Decimal("5.00")
 
 
 @pytest.mark.parametrize("page", ["abc", "999999", "-1", "%00"])

@@ -1,0 +1,219 @@
+"""The client-application API: charges and refunds (API.md "Charges and refunds").
+
+Only ``Authorization: Api-Key <key>`` is a credential here (``wallet.authentication``);
+each view names the scope it needs. All keys of one application share one
+rate limit (``WALLET_CLIENT_RATE``).
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.origin import Origin
+from wallet.authentication import ClientKeyAuthentication, scope_required
+from wallet.charges import ChargeResult, RefundResult, charge_create, charge_get, charge_refund
+from wallet.clients import ClientPrincipal
+from wallet.models import Charge, ChargeRefund, Scope, charge_status
+from wallet.models_charges import ORDER_ID_MAX_LENGTH
+from wallet.serializers import AmountField
+from wallet.throttling import ClientApplicationThrottle
+
+# --- Shapes ----------------------------------------------------------------------------------
+
+
+class ChargeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    order_id = serializers.CharField()
+    user_id = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunded_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    status = serializers.ChoiceField(choices=["succeeded", "partially_refunded", "refunded"])
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ChargeResultSerializer(serializers.Serializer):
+    charge = ChargeSerializer()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class RefundSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    charge_id = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class RefundResultSerializer(serializers.Serializer):
+    refund = RefundSerializer()
+    charge = ChargeSerializer()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class ChargeInputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField(min_value=1)
+    amount = AmountField()
+    order_id = serializers.CharField(max_length=ORDER_ID_MAX_LENGTH)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text=_("Default: all that is left of the charge."))
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+def _charge_data(charge: Charge, *, refunded_amount: Decimal | None = None) -> dict[str, Any]:
+    """``charge`` as it is, or — for a first answer and its replays — with ``refunded_amount`` as it was then."""
+    refunded = charge.refunded_amount if refunded_amount is None else refunded_amount
+    return {
+        "id": charge.pk,
+        "order_id": charge.order_id,
+        "user_id": charge.user_id,
+        "amount": charge.amount,
+        "refunded_amount": refunded,
+        "status": charge_status(charge.amount, refunded),
+        "description": charge.description,
+        "created_at": charge.created_at,
+    }
+
+
+def _refund_data(refund: ChargeRefund) -> dict[str, Any]:
+    return {
+        "id": refund.pk,
+        "charge_id": refund.charge_id,
+        "amount": refund.amount,
+        "reason": refund.reason,
+        "created_at": refund.created_at,
+    }
+
+
+def _created(body: dict[str, Any], *, replayed: bool) -> Response:
+    response = Response(body, status=201)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _principal(request: Request) -> ClientPrincipal:
+    principal = request.auth
+    assert isinstance(principal, ClientPrincipal)  # ClientKeyAuthentication is the only authenticator here
+    return principal
+
+
+def _origin(request: Request) -> dict[str, Any]:
+    """What the journal entry records of the request: the client's address and user agent, and the key."""
+    origin = Origin.from_request(request)
+    return {"ip": origin.ip, "user_agent": origin.user_agent[:200], "api_key": _principal(request).key_prefix}
+
+
+# --- Views -----------------------------------------------------------------------------------
+
+ERRORS = {
+    400: OpenApiResponse(description="validation_error"),
+    401: OpenApiResponse(description="api_key_invalid"),
+    403: OpenApiResponse(description="permission_denied (the key lacks the scope)"),
+    404: OpenApiResponse(description="not_found"),
+    429: OpenApiResponse(description="rate_limited"),
+}
+
+
+class _ClientView(APIView):
+    authentication_classes = [ClientKeyAuthentication]
+    throttle_classes = [ClientApplicationThrottle]
+
+
+class ChargeListView(_ClientView):
+    permission_classes = [scope_required(Scope.CHARGE)]
+
+    @extend_schema(
+        operation_id="wallet_charge_create",
+        request=ChargeInputSerializer,
+        responses={
+            201: ChargeResultSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="insufficient_funds / idempotency_in_progress"),
+            422: OpenApiResponse(description="idempotency_key_reused (same order_id, other body)"),
+        },
+        description="Charge a person's wallet. `order_id` is the idempotency key: the same application "
+        "sending the same order_id and body again gets the first response with `Idempotent-Replayed: true`.",
+        tags=["charges"],
+    )
+    def post(self, request: Request) -> Response:
+        data = ChargeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result: ChargeResult = charge_create(
+            application=_principal(request).application,
+            user_id=data.validated_data["user_id"],
+            amount=data.validated_data["amount"],
+            order_id=data.validated_data["order_id"],
+            description=data.validated_data["description"],
+            origin=_origin(request),
+        )
+        # The first answer: nothing refunded yet (a replay says the same).
+        body = {"charge": _charge_data(result.charge, refunded_amount=Decimal("0.00")), "balance": result.balance}
+        return _created(ChargeResultSerializer(body).data, replayed=result.replayed)
+
+
+class ChargeDetailView(_ClientView):
+    permission_classes = [scope_required(Scope.CHARGE) | scope_required(Scope.REFUND)]
+
+    @extend_schema(
+        operation_id="wallet_charge_retrieve",
+        responses={200: ChargeSerializer, **ERRORS},
+        tags=["charges"],
+    )
+    def get(self, request: Request, charge_id: str) -> Response:
+        charge = charge_get(application=_principal(request).application, charge_id=charge_id)
+        return Response(ChargeSerializer(_charge_data(charge)).data)
+
+
+class ChargeRefundView(_ClientView):
+    permission_classes = [scope_required(Scope.REFUND)]
+
+    @extend_schema(
+        operation_id="wallet_charge_refund",
+        request=RefundInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Up to 255 characters, unique per application. A retry with the same key and body "
+                "returns the first response with `Idempotent-Replayed: true`; another body is "
+                "`422 idempotency_key_reused`.",
+            )
+        ],
+        responses={
+            201: RefundResultSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="refund_exceeds_charge"),
+            422: OpenApiResponse(description="idempotency_key_reused"),
+        },
+        description="Give back part or all (the default) of a charge. The money is always credited to the "
+        "wallet, even above WALLET_MAX_BALANCE: it is the person's own.",
+        tags=["charges"],
+    )
+    def post(self, request: Request, charge_id: str) -> Response:
+        data = RefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result: RefundResult = charge_refund(
+            application=_principal(request).application,
+            charge_id=charge_id,
+            amount=data.validated_data.get("amount"),
+            reason=data.validated_data["reason"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            origin=_origin(request),
+        )
+        body = {
+            "refund": _refund_data(result.refund),
+            "charge": _charge_data(result.charge, refunded_amount=result.refunded_amount),
+            "balance": result.balance,
+        }
+        return _created(RefundResultSerializer(body).data, replayed=result.replayed)

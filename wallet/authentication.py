@@ -1,0 +1,78 @@
+"""``Authorization: Api-Key <key>`` for the app's own backend services (client applications).
+
+Only the client-application endpoints (charges and refunds) use this class,
+and they use nothing else: a person's Bearer token or browser session is no
+credential there (401 ``api_key_invalid``). The people's endpoints do not
+know this class, so a key is no credential on them (401 ``not_authenticated``).
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework_api_key.permissions import KeyParser
+
+from wallet.clients import ClientPrincipal, client_key_authenticate
+from wallet.errors import ApiKeyInvalid
+
+
+class ApiKeyInvalidFailure(AuthenticationFailed):
+    """DRF's authentication failure, rendered as our ``ApiKeyInvalid`` (401 api_key_invalid).
+
+    DRF only handles its own exception types during authentication, so the
+    domain error rides along in ``service_error`` for the exception handler.
+    """
+
+    service_error = ApiKeyInvalid()
+
+
+class ClientKeyAuthentication(BaseAuthentication):
+    """Sets ``request.auth`` to a :class:`~wallet.clients.ClientPrincipal`; ``request.user`` stays anonymous."""
+
+    keyword = KeyParser.keyword
+    _parser = KeyParser()
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, ClientPrincipal]:
+        raw_key = self._parser.get_from_authorization(request)
+        if not raw_key:
+            raise ApiKeyInvalidFailure()
+        principal = client_key_authenticate(raw_key=raw_key.strip())
+        if principal is None:
+            raise ApiKeyInvalidFailure()
+        return AnonymousUser(), principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword  # makes DRF answer 401 (not 403) and send WWW-Authenticate
+
+
+def scope_required(scope: str) -> type[BasePermission]:
+    """A permission class: the calling application's key must carry ``scope`` (else 403 permission_denied)."""
+
+    class HasScope(BasePermission):
+        message = _("This API key may not do this.")
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return isinstance(request.auth, ClientPrincipal) and request.auth.has_scope(scope)
+
+    HasScope.__name__ = HasScope.__qualname__ = f"HasScope_{scope}"
+    return HasScope
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents the Api-Key scheme in /api/schema/."""
+
+    target_class = "wallet.authentication.ClientKeyAuthentication"
+    name = "apiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`: a client application's key (charges and refunds only).",
+        }
