@@ -19,9 +19,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.errors import StaffPermissionDenied
 from accounts.lockout import lockout_key, lockout_until
@@ -90,7 +89,6 @@ class _EventDisplay:
     @admin.display(description=_("detail"))
     def reason(self, obj):
         return event_reason(obj.detail)
-
 
 
 def report_skipped(model_admin, request, skipped: int) -> None:

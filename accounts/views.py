@@ -116,13 +116,13 @@ def _posted(request: HttpRequest):
     The picker is shown only when ``SMS_ALLOWED_REGIONS`` has several regions;
     a region outside them is ignored (the number is then read in the default region).
     """
-    data = request.POST
-    region = data.get("phone_region", "")
-    phone = data.get("phone", "").strip()
+    region = request.POST.get("phone_region", "")
+    phone = request.POST.get("phone", "").strip()
     if region in settings.SMS_ALLOWED_REGIONS and phone and not phone.startswith(("+", "00")):
-        data = data.copy()
+        data = request.POST.copy()
         data["phone"] = f"+{phonenumbers.country_code_for_region(region)} {phone}"
-    return data
+        return data
+    return request.POST
 
 
 def _code_form_post(request: HttpRequest, form_class, *, purpose: str, **form_kwargs):
