@@ -22,8 +22,13 @@ $(STAMP)/dev: requirements.txt requirements-dev.txt requirements-sms.txt require
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@mkdir -p $(STAMP) && touch $@ $(STAMP)/runtime
 
+# The browser tests' axe-core, from the npm registry at the version the lock file pins.
+$(STAMP)/e2e: tests/e2e/package.json tests/e2e/package-lock.json
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMP) && touch $@
+
 setup: $(STAMP)/runtime messages
-setup-dev: $(STAMP)/dev messages
+setup-dev: $(STAMP)/dev $(STAMP)/e2e messages
 
 # Compiles the committed .po files (root locale/ and each app's locale/).
 messages: $(STAMP)/runtime
@@ -64,4 +69,4 @@ test: setup-dev check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles
+	rm -rf $(VENV) $(STAMP) db.sqlite3 staticfiles tests/e2e/node_modules test-artifacts

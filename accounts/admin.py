@@ -124,7 +124,17 @@ class UserChangeForm(DjangoUserChangeForm):
 class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
-    list_display = ("id", "avatar_column", "phone", "username", "nickname", "role", "is_active", "date_joined")
+    list_display = (
+        "id",
+        "avatar_column",
+        "phone",
+        "username",
+        "nickname",
+        "role",
+        "is_active",
+        "login_lock",
+        "date_joined",
+    )
     list_display_links = ("id", "phone", "username")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username", "nickname", "email")
@@ -241,7 +251,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
             return "—"
         thumbnail = obj.avatar_thumbnail or obj.avatar
         return format_html(
-            '<a href="{}"><img src="{}" width="{}" height="{}" alt="" style="border-radius:50%;object-fit:cover"></a>',
+            '<a href="{}"><img src="{}" width="{}" height="{}" alt="" class="admin-avatar"></a>',
             obj.avatar.url,
             thumbnail.url,
             side,

@@ -7,6 +7,7 @@ member may touch the account; the list actions leave alone, and count, the
 accounts they may not. Each change is written to the admin history too.
 """
 
+import datetime
 from typing import ClassVar
 
 from django.contrib import admin, messages
@@ -14,18 +15,81 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.errors import StaffPermissionDenied
+from accounts.lockout import lockout_key, lockout_until
 from accounts.models import SecurityEvent
 from accounts.services.staff import user_revoke_all_sessions, user_unlock
 from config.admin import ReadOnlyAdminMixin
 from config.origin import Origin
+from config.user_agents import user_agent_label
 
 INLINE_EVENTS = 50
+
+# What support reads instead of an event's raw JSON detail.
+_REASONS = {
+    "wrong_password": _("wrong password"),
+    "wrong_current_password": _("wrong current password"),
+    "unknown_account": _("no such account"),
+    "no_password": _("the account has no password"),
+    "disabled": _("account disabled"),
+    "code_invalid": _("wrong or expired code"),
+    "code_attempts_exceeded": _("too many wrong codes"),
+    "verification_token_invalid": _("phone verification expired"),
+}
+_METHODS = {"password": _("password"), "code": _("SMS code")}
+
+
+def local_time(value) -> str:
+    """One time, in the pages' time zone, with the zone said ("2026-12-02 02:51:30 CST")."""
+    if value is None:
+        return "-"
+    return date_format(timezone.localtime(value), "Y-m-d H:i:s T")
+
+
+def event_reason(detail) -> str:
+    """An event's detail as words: "wrong password · account locked · by helper"."""
+    if not isinstance(detail, dict) or not detail:
+        return "-"
+    parts = []
+    if detail.get("reason"):
+        parts.append(str(_REASONS.get(detail["reason"], detail["reason"])))
+    if detail.get("method"):
+        method = _METHODS.get(detail["method"], detail["method"])
+        parts.append(gettext("by %(method)s") % {"method": method})
+    if detail.get("locked"):
+        parts.append(gettext("account locked"))
+    if detail.get("actor"):
+        parts.append(gettext("staff: %(name)s") % {"name": detail["actor"]})
+    known = {"reason", "method", "locked", "actor", "actor_id"}
+    parts += [f"{key}: {value}" for key, value in detail.items() if key not in known]
+    return " · ".join(parts) or "-"
+
+
+class _EventDisplay:
+    """Columns of a security event as support reads them (one local time, words, device names)."""
+
+    @admin.display(description=_("time"), ordering="created_at")
+    def when(self, obj):
+        return local_time(obj.created_at)
+
+    @admin.display(description=_("device"))
+    def device(self, obj):
+        if not obj.user_agent:
+            return "-"
+        # The full header stays one hover away.
+        return format_html('<span title="{}">{}</span>', obj.user_agent, user_agent_label(obj.user_agent))
+
+    @admin.display(description=_("detail"))
+    def reason(self, obj):
+        return event_reason(obj.detail)
 
 
 def report_skipped(model_admin, request, skipped: int) -> None:
@@ -43,11 +107,11 @@ def report_skipped(model_admin, request, skipped: int) -> None:
         )
 
 
-class SecurityEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class SecurityEventInline(_EventDisplay, ReadOnlyAdminMixin, admin.TabularInline):
     """The user's latest security events on their admin page."""
 
     model = SecurityEvent
-    fields = ("created_at", "kind", "ip", "user_agent", "login", "detail")
+    fields = ("when", "kind", "ip", "device", "login", "reason")
     readonly_fields = fields
     extra = 0
     ordering = ("-created_at",)
@@ -67,10 +131,10 @@ class SecurityEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SecurityEventAdmin(_EventDisplay, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every security event, searchable; nobody edits or deletes them."""
 
-    list_display = ("created_at", "kind", "user", "login", "ip", "user_agent")
+    list_display = ("when", "kind", "user", "login", "ip", "device", "reason")
     list_filter = ("kind",)
     search_fields = ("login", "user__username", "user_agent")
     date_hierarchy = "created_at"
@@ -111,21 +175,36 @@ class SecurityEventAdminMixin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        return [*readonly, "security_actions"] if obj is not None else readonly
+        return [*readonly, "login_lock", "security_actions"] if obj is not None else readonly
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and self.has_change_permission(request, obj):
-            fieldsets.append((_("Security"), {"fields": ("security_actions",)}))
+            fieldsets.append((_("Security"), {"fields": ("login_lock", "security_actions")}))
         return fieldsets
+
+    @admin.display(description=_("Login lock"))
+    def login_lock(self, obj):
+        """A badge while the account is locked out of password logins: until when, in local time."""
+        if obj is None or obj.pk is None:
+            return "-"
+        until = lockout_until(lockout_key(user=obj))
+        if until is None:
+            return "-"
+        moment = datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
+        return format_html(
+            '<span class="lock-badge" data-testid="lock-badge">{}</span>',
+            gettext("Locked until %(time)s") % {"time": local_time(moment)},
+        )
 
     @admin.display(description=_("Actions"))
     def security_actions(self, obj):
         if obj is None or obj.pk is None:
             return "-"
+        # Revoking signs the person out everywhere: a link to a page that asks first.
         return format_html(
             '<button type="submit" class="button" formaction="{}" formnovalidate>{}</button> '
-            '<button type="submit" class="button" formaction="{}" formnovalidate>{}</button>',
+            '<a class="button" href="{}" data-testid="revoke-sessions">{}</a>',
             reverse("admin:accounts_user_unlock", args=[obj.pk]),
             _("Unlock login"),
             reverse("admin:accounts_user_revoke_sessions", args=[obj.pk]),
@@ -155,9 +234,11 @@ class SecurityEventAdminMixin(admin.ModelAdmin):
         return redirect("admin:accounts_user_change", user.pk)
 
     def revoke_view(self, request, object_id):
+        if request.method == "GET":
+            return self._revoke_confirm(request, object_id)
         user = self._change_target(request, object_id)
         if user is None:
-            return HttpResponseNotAllowed(["POST"])
+            return HttpResponseNotAllowed(["GET", "POST"])
         try:
             user_revoke_all_sessions(user=user, origin=Origin.from_request(request))
         except StaffPermissionDenied:
@@ -165,6 +246,23 @@ class SecurityEventAdminMixin(admin.ModelAdmin):
         self.log_change(request, user, str(_("Revoked all sessions")))
         self.message_user(request, _("Every session of %(user)s has ended.") % {"user": user}, messages.SUCCESS)
         return redirect("admin:accounts_user_change", user.pk)
+
+    def _revoke_confirm(self, request, object_id):
+        """ "Revoke all sessions?": what it does, and a button that posts it."""
+        user = self.get_object(request, object_id)
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": user,
+            "title": _("Revoke all sessions?"),
+            "action_url": reverse("admin:accounts_user_revoke_sessions", args=[user.pk]),
+            "back_url": reverse("admin:accounts_user_change", args=[user.pk]),
+        }
+        return TemplateResponse(request, "admin/accounts/user/revoke_sessions_confirm.html", context)
 
     # --- the same on the list, for several users -----------------------------------
 

@@ -20,7 +20,12 @@ def _phone_field(label=None) -> forms.CharField:
         label=label or pgettext_lazy("mobile", "Phone number"),
         max_length=32,
         widget=forms.TextInput(
-            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "placeholder": "13800138000"}
+            attrs={
+                "type": "tel",
+                "autocomplete": "tel",
+                "inputmode": "tel",
+                "placeholder": _("Enter your phone number"),
+            }
         ),
     )
 
@@ -55,13 +60,13 @@ class SignupForm(forms.Form):
         _("Password"),
         autocomplete="new-password",
         required=False,
-        help_text=_("Optional: without a password you log in with an SMS code."),
+        help_text=_("Without a password you log in with an SMS code."),
     )
     username = forms.CharField(
         label=_("Username"),
         required=False,
         max_length=30,
-        help_text=_("Optional. 3 to 30 characters: letters, digits, and _ . -"),
+        help_text=_("3 to 30 characters: letters, digits, and _ . -"),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     nickname = forms.CharField(

@@ -54,6 +54,12 @@ def lockout_check(key: str) -> None:
         raise AccountLocked(retry_after=max(1, math.ceil(until - time.time())))
 
 
+def lockout_until(key: str) -> float | None:
+    """When the lock on ``key`` ends (a UNIX time), or None when it is not locked; for display."""
+    until = cache.get(_lock_key(key))
+    return until if until is not None and until > time.time() else None
+
+
 def lockout_record_failure(key: str) -> bool:
     """Count one failed login; True when this failure locked the account."""
     rate = conf.lockout_rate()

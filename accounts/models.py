@@ -206,7 +206,9 @@ class SecurityEvent(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="accounts_sec_user_time")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} · {self.user or self.login} · {self.created_at:%Y-%m-%d %H:%M:%S}"
+        # Local time with its zone, as the admin shows it everywhere (never a second, UTC, time).
+        when = timezone.localtime(self.created_at)
+        return f"{self.get_kind_display()} · {self.user or self.login} · {when:%Y-%m-%d %H:%M:%S %Z}"
 
 
 def device_id_new() -> str:

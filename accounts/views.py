@@ -10,6 +10,7 @@ what was typed and the countdown.
 
 from typing import Any
 
+import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -39,16 +40,21 @@ from accounts.forms import (
     ProfileForm,
     SignupForm,
 )
+from accounts.models import User
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
 from accounts.services.avatar import avatar_remove, avatar_set
+from accounts.services.common import password_validate_new, username_clean
 from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_device_id, session_login
 from accounts.upload import LimitedUploadHandler, check_upload, limit_upload
 from config.errors import InvalidInput, RateLimited, ServiceError
 from config.forms import error_message_with_wait, form_add_service_error
 from config.origin import Origin
+from config.phone_display import phone_display
 from smscodes.budget import code_budget_spend
 from smscodes.errors import SmsCooldown, SmsLimitExceeded
 from smscodes.models import Purpose
+from smscodes.services import sms_code_verify, sms_resend_in
+from smscodes.validators import sms_phone_validate
 
 # Never let a code or a password reach an error report.
 _sensitive = sensitive_post_parameters("password", "new_password", "old_password", "code")
@@ -97,15 +103,30 @@ def send_code_from_form(request: HttpRequest, *, phone: str, purpose: str) -> tu
             message = "; ".join(str(m) for msgs in exc.fields.values() for m in msgs) or message
         return False, message, 0
     if not sent.resend_in:
-        return True, _("A code was sent to %(phone)s.") % {"phone": sent.phone}, 0
+        return True, _("A code was sent to %(phone)s.") % {"phone": phone_display(sent.phone)}, 0
     # Without JavaScript the button stays enabled (the server enforces the
     # cooldown), so the page itself says how long to wait.
     message = ngettext(
         "A code was sent to %(phone)s. You can ask for another one in %(seconds)d second.",
         "A code was sent to %(phone)s. You can ask for another one in %(seconds)d seconds.",
         sent.resend_in,
-    ) % {"phone": sent.phone, "seconds": sent.resend_in}
+    ) % {"phone": phone_display(sent.phone), "seconds": sent.resend_in}
     return True, message, sent.resend_in
+
+
+def _posted(request: HttpRequest):
+    """The POST, with the region picked next to the phone input applied to a number typed without ``+``.
+
+    The picker is shown only when ``SMS_ALLOWED_REGIONS`` has several regions;
+    a region outside them is ignored (the number is then read in the default region).
+    """
+    region = request.POST.get("phone_region", "")
+    phone = request.POST.get("phone", "").strip()
+    if region in settings.SMS_ALLOWED_REGIONS and phone and not phone.startswith(("+", "00")):
+        data = request.POST.copy()
+        data["phone"] = f"+{phonenumbers.country_code_for_region(region)} {phone}"
+        return data
+    return request.POST
 
 
 def _code_form_post(
@@ -128,21 +149,125 @@ def _code_form_post(
         refused = error_message_with_wait(exc)
     else:
         refused = ""
-    if "send_code" not in request.POST:
-        form = form_class(request.POST, **form_kwargs)
+    posted = _posted(request)
+    if "send_code" not in posted:
+        form = form_class(posted, **form_kwargs)
+        if request.POST.get("verification_token"):
+            # The code was right on an earlier submit (see _verify_code): not asked for again.
+            form.fields["code"].required = False
         if refused:
             form.add_error(None, refused)  # is_valid() is now False: the view shows the form again
         return form, None
     if refused:
         ok, message, resend_in = False, refused, 0
     else:
-        ok, message, resend_in = send_code_from_form(request, phone=request.POST.get("phone", ""), purpose=purpose)
-    kept = {name: value for name, value in request.POST.items() if name not in ("csrfmiddlewaretoken", "send_code")}
+        ok, message, resend_in = send_code_from_form(request, phone=posted.get("phone", ""), purpose=purpose)
+    kept = {
+        name: value
+        for name, value in request.POST.items()
+        if name not in ("csrfmiddlewaretoken", "send_code", "verification_token")
+    }
     return form_class(initial=kept, **form_kwargs), {"ok": ok, "message": message, "resend_in": resend_in}
+
+
+def _add_errors(form, check, *, fields: dict[str, str] | None = None) -> None:
+    """Run one of the service's own checks and show its error on ``form`` instead of stopping."""
+    try:
+        check()
+    except ServiceError as exc:
+        form_add_service_error(form, exc, fields=fields)
+
+
+def _check_all(form, *, secret_field: str | None = None, username: bool = False) -> None:
+    """Every field's own rule in one pass, so a page shows every error at once.
+
+    The form checks what is required; here the service's checks of the number,
+    the new password and the username run too, whatever the others said (the
+    service runs them again when it acts — they are its rules, not the page's).
+    """
+    data = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+    phone = form.data.get("phone", "").strip()
+    if phone and "phone" not in form.errors:
+        _add_errors(form, lambda: sms_phone_validate(phone))
+    if username and form.data.get("username") and "username" not in form.errors:
+        _add_errors(form, lambda: username_clean(form.data.get("username")))
+    if secret_field is None:
+        return
+    field = secret_field
+    password = data.get(field)
+    if password and field not in form.errors:
+        candidate = User(username=data.get("username") or None, nickname=data.get("nickname") or "")
+        _add_errors(
+            form, lambda: password_validate_new(password, user=candidate, field=field), fields={"password": field}
+        )
+
+
+def _verify_code(request: HttpRequest, form, *, purpose: str) -> str:
+    """The verification token of this submit: from an earlier one, or by checking the code now.
+
+    Checking the code before the other fields are fixed is what lets one
+    submit report a wrong code next to a weak password. A right code becomes
+    a verification token (``sms_code_verify``) kept in the re-rendered form,
+    so the person fixes the other fields without a new code. "" when there is
+    no valid token (the error, if any, is on the code field).
+    """
+    token = request.POST.get("verification_token", "")
+    if token:
+        form.verification_token = token
+        return token
+    code = form.data.get("code", "").strip()
+    phone = form.data.get("phone", "").strip()
+    if not code or not phone or "phone" in form.errors or "code" in form.errors:
+        return ""
+    try:
+        form.verification_token = sms_code_verify(
+            phone=phone, purpose=purpose, code=code, origin=Origin.from_request(request)
+        ).verification_token
+    except ServiceError as exc:
+        form_add_service_error(form, exc)
+        return ""
+    return form.verification_token
+
+
+def _send_code_state(request: HttpRequest, send_code: dict | None, *, purpose: str) -> dict | None:
+    """The send-code control after a submit that failed: the server's real remaining seconds.
+
+    Without this the button said "send code" again while the server still
+    refused for up to a minute. Without JavaScript the line under the number
+    says how long; with it the button counts down.
+    """
+    if send_code is not None or request.method != "POST":
+        return send_code
+    seconds = sms_resend_in(phone=_posted(request).get("phone", ""), purpose=purpose)
+    if not seconds:
+        return None
+    message = ngettext(
+        "You can ask for another code in %(seconds)d second.",
+        "You can ask for another code in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
+    return {"ok": True, "message": message, "resend_in": seconds}
+
+
+def _focus_first_error(form) -> None:
+    """``autofocus`` on the first invalid field: the browser scrolls to it, even without JavaScript."""
+    if form is None or not form.is_bound:
+        return
+    for name, field in form.fields.items():
+        if name in form.errors:
+            field.widget.attrs["autofocus"] = True
+            return
+
+
+def _kept_token(form) -> str:
+    """The token to carry in the re-rendered form: only while the number it proves is unchanged and valid."""
+    token = getattr(form, "verification_token", "")
+    return "" if "phone" in form.errors or "code" in form.errors else token
 
 
 def _render(request, template: str, context: dict) -> HttpResponse:
     context.setdefault("next", _next_url(request))
+    _focus_first_error(context.get("form"))
     return render(request, template, context)
 
 
@@ -157,26 +282,34 @@ def signup(request: HttpRequest) -> HttpResponse:
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, SignupForm, purpose=Purpose.REGISTER)
-        if send_code is None and form.is_valid():
+        if send_code is None:
+            form.is_valid()
+            _check_all(form, secret_field="password", username=True)  # noqa: S106 - a field name
+            token = _verify_code(request, form, purpose=Purpose.REGISTER)
+        if send_code is None and not form.errors:
             data = form.cleaned_data
             try:
                 user = services.user_register(
                     phone=data["phone"],
-                    code=data["code"],
+                    verification_token=token,
                     password=data["password"] or None,
                     username=data["username"] or None,
                     nickname=data["nickname"],
                     origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                form_add_service_error(form, exc)
+                # A token of an earlier submit that no longer fits the number: ask for the code again.
+                form_add_service_error(form, exc, fields={"verification_token": "code"})
             else:
                 session_login(request, user)
                 messages.success(request, _("Welcome! Your account has been created."))
                 return _redirect_after_login(request)
     else:
         form = SignupForm()
-    return _render(request, "accounts/signup.html", {"form": form, "send_code": send_code})
+    send_code = _send_code_state(request, send_code, purpose=Purpose.REGISTER)
+    return _render(
+        request, "accounts/signup.html", {"form": form, "send_code": send_code, "verification_token": _kept_token(form)}
+    )
 
 
 @_sensitive
@@ -189,9 +322,12 @@ def login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if method == "code":
             form, send_code = _code_form_post(request, LoginCodeForm, purpose=Purpose.LOGIN)
+            if send_code is None:
+                form.is_valid()
+                _check_all(form)
         else:
             form = LoginPasswordForm(request.POST)
-        if send_code is None and form.is_valid():
+        if send_code is None and form.is_valid() and not form.errors:
             data = form.cleaned_data
             try:
                 if method == "code":
@@ -207,9 +343,24 @@ def login(request: HttpRequest) -> HttpResponse:
             else:
                 session_login(request, user)
                 return _redirect_after_login(request)
+        if method == "code":
+            send_code = _send_code_state(request, send_code, purpose=Purpose.LOGIN)
     else:
         form = LoginCodeForm() if method == "code" else LoginPasswordForm()
-    return _render(request, "accounts/login.html", {"form": form, "method": method, "send_code": send_code})
+    # Both tabs' forms: the tab control switches between them without a reload.
+    password_form = form if method == "password" else LoginPasswordForm()
+    code_form = form if method == "code" else LoginCodeForm()
+    return _render(
+        request,
+        "accounts/login.html",
+        {
+            "form": form,
+            "password_form": password_form,
+            "code_form": code_form,
+            "method": method,
+            "send_code": send_code,
+        },
+    )
 
 
 @require_POST
@@ -229,17 +380,21 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, PasswordResetForm, purpose=Purpose.RESET_PASSWORD)
-        if send_code is None and form.is_valid():
+        if send_code is None:
+            form.is_valid()
+            _check_all(form, secret_field="new_password")  # noqa: S106 - a field name
+            token = _verify_code(request, form, purpose=Purpose.RESET_PASSWORD)
+        if send_code is None and not form.errors:
             data = form.cleaned_data
             try:
                 user = services.user_password_reset(
                     phone=data["phone"],
-                    code=data["code"],
+                    verification_token=token,
                     new_password=data["new_password"],
                     origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                form_add_service_error(form, exc, fields={"password": "new_password"})
+                form_add_service_error(form, exc, fields={"password": "new_password", "verification_token": "code"})
             else:
                 # Every older session and token is revoked; this browser starts afresh.
                 session_login(request, user)
@@ -247,7 +402,12 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 return _redirect_after_login(request)
     else:
         form = PasswordResetForm()
-    return _render(request, "accounts/password_reset.html", {"form": form, "send_code": send_code})
+    send_code = _send_code_state(request, send_code, purpose=Purpose.RESET_PASSWORD)
+    return _render(
+        request,
+        "accounts/password_reset.html",
+        {"form": form, "send_code": send_code, "verification_token": _kept_token(form)},
+    )
 
 
 # --- The account ---------------------------------------------------------------------------
@@ -260,7 +420,12 @@ def account(request: HttpRequest) -> HttpResponse:
     initial = ProfileForm.initial_for(user)
     if request.method == "POST":
         form = ProfileForm(request.POST, initial=initial)
-        if form.is_valid():
+        form.is_valid()
+        username = form.data.get("username", "").strip()
+        if username and username != (user.username or "") and "username" not in form.errors:
+            # The username's rule too, in the same pass as the form's own checks (every error at once).
+            _add_errors(form, lambda: username_clean(username, user=user))
+        if not form.errors:
             # Only what changed: an untouched empty username stays unset.
             data = {name: form.cleaned_data[name] for name in form.changed_data}
             try:
@@ -320,25 +485,36 @@ def phone_change(request: HttpRequest) -> HttpResponse:
     send_code = None
     if request.method == "POST":
         form, send_code = _code_form_post(request, PhoneChangeForm, purpose=Purpose.CHANGE_PHONE, user=user)
-        if send_code is None and form.is_valid():
+        if send_code is None:
+            form.is_valid()
+            _check_all(form)
+            token = _verify_code(request, form, purpose=Purpose.CHANGE_PHONE)
+        if send_code is None and not form.errors:
             data = form.cleaned_data
             try:
                 services.user_phone_change(
                     user=user,
                     phone=data["phone"],
-                    code=data["code"],
+                    verification_token=token,
                     password=data.get("password") or None,
                     authenticated_at=request_authenticated_at(request),
                     origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
-                form_add_service_error(form, exc, fields={"invalid_credentials": "password"})
+                form_add_service_error(
+                    form, exc, fields={"invalid_credentials": "password", "verification_token": "code"}
+                )
             else:
                 messages.success(request, _("Your phone number has been changed."))
                 return redirect("accounts:account")
     else:
         form = PhoneChangeForm(user=user)
-    return _render(request, "accounts/phone_change.html", {"form": form, "send_code": send_code})
+    send_code = _send_code_state(request, send_code, purpose=Purpose.CHANGE_PHONE)
+    return _render(
+        request,
+        "accounts/phone_change.html",
+        {"form": form, "send_code": send_code, "verification_token": _kept_token(form)},
+    )
 
 
 # --- Avatar (the form in /account/; the pipeline is accounts.avatar_pipeline) -------------------

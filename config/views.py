@@ -84,3 +84,24 @@ def handler400(request, exception=None):
     if request.path.startswith("/api/"):
         return error_json(InvalidInput(_("Bad request.")))
     return bad_request(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """The CSRF-failure page (settings.CSRF_FAILURE_VIEW), with a way back to the form.
+
+    Django's own view renders without the request, so the page could only
+    offer the home page. The form the person sent is the referring page
+    (same-origin posts carry it under our ``Referrer-Policy: same-origin``);
+    a page of this site that shows a form is usually the URL posted to as well.
+    Reloading that page gives a fresh token.
+    """
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        back = referer
+    elif request.method == "POST" and not request.path.startswith("/i18n/"):
+        back = request.path
+    else:
+        back = ""
+    return render(request, "403_csrf.html", {"back_url": back, "reason": reason}, status=403)

@@ -33,6 +33,8 @@ from smscodes.backends import BaseSmsBackend, SmsBackendError, SmsOutgoing, get_
 from smscodes.errors import (
     CodeAttemptsExceeded,
     CodeInvalid,
+    InvalidPhone,
+    PhoneRegionNotAllowed,
     SmsCooldown,
     SmsLimitExceeded,
     SmsSendFailed,
@@ -392,3 +394,18 @@ def verification_consume(
     else:
         _token_consume(phone=phone, purpose=purpose, token=verification_token)
     return phone
+
+
+def sms_resend_in(*, phone: object, purpose: str) -> int:
+    """Seconds before another code may be sent to ``phone`` for ``purpose`` (0: now). A read, no write.
+
+    What a page re-rendered after a failed submit shows on its send-code
+    button, so the countdown does not restart at "send" while the server still
+    refuses. A number that cannot receive codes answers 0. One cache read.
+    """
+    try:
+        normalized = sms_phone_validate(phone)
+    except (InvalidPhone, PhoneRegionNotAllowed):
+        return 0
+    until = get_store().cooldown_until(cooldown_key=limits.cooldown_key(purpose=str(purpose), phone=normalized))
+    return max(0, math.ceil(until - time.time()))

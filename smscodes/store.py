@@ -189,6 +189,11 @@ class RedisStore:
         keys = [self._key(cooldown_key), *(self._key(c.key) for c in counters)]
         self.client.eval(_RELEASE, len(keys), *keys, _fmt(cooldown_until))
 
+    def cooldown_until(self, *, cooldown_key: str) -> float:
+        """When the cooldown set by ``reserve`` ends (0 when there is none); one GET."""
+        value = self.client.get(self._key(cooldown_key))
+        return float(value) if value else 0.0
+
     def put_code(self, *, key: str, digest: str, now: float, ttl: int) -> None:
         self.client.eval(_PUT, 1, self._key(key), digest, _fmt(now), ttl + SLACK)
 
@@ -233,6 +238,9 @@ class LockedStore:
                 updates[cooldown_key] = 0
             if updates:
                 cache.set_many(updates, timeout=max(c.ttl for c in counters) if counters else 60)
+
+    def cooldown_until(self, *, cooldown_key: str) -> float:
+        return float(cache.get(cooldown_key) or 0)
 
     def put_code(self, *, key: str, digest: str, now: float, ttl: int) -> None:
         with _lock:

@@ -81,10 +81,14 @@ def test_unlock_button_lifts_the_lockout(support, settings):
     assert event.detail["actor"] == "support1"
 
 
-def test_unlock_and_revoke_urls_refuse_get(support):
+def test_unlock_refuses_get_and_revoke_get_only_asks_for_confirmation(support):
     target = UserFactory(phone=PHONE)
     assert support.get(f"/admin/accounts/user/{target.pk}/unlock/").status_code == 405
-    assert support.get(f"/admin/accounts/user/{target.pk}/revoke-sessions/").status_code == 405
+    before = User.objects.get(pk=target.pk).tokens_valid_after
+    confirm = support.get(f"/admin/accounts/user/{target.pk}/revoke-sessions/")
+    assert confirm.status_code == 200
+    assert 'data-testid="revoke-confirm"' in confirm.content.decode()
+    assert User.objects.get(pk=target.pk).tokens_valid_after == before  # nothing happened yet
 
 
 def test_revoke_button_ends_every_token_and_browser_session(support):

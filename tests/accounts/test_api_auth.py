@@ -570,7 +570,7 @@ def test_password_change_without_old_password_for_code_only_accounts(api_client)
 
 def test_error_messages_follow_accept_language(api_client):
     chinese = login(api_client, "nobody", "Wrong-pass-1")
-    assert chinese.json()["message"] == "手机号、用户名或密码错误"
+    assert chinese.json()["message"] == "手机号、用户名或密码错误。"
     english = api_client.post(
         "/api/v1/auth/login/", {"login": "nobody", "password": "Wrong-pass-1"}, HTTP_ACCEPT_LANGUAGE="en"
     )

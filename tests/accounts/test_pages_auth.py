@@ -31,8 +31,15 @@ def field_errors(response, name: str) -> str:
 
 
 def form_errors(response) -> str:
-    match = re.search(r'data-testid="form-errors">(.*?)</div>', response.content.decode(), re.S)
+    match = re.search(r'data-testid="form-errors"[^>]*>(.*?)</div>', response.content.decode(), re.S)
     return re.sub(r"<[^>]+>", "", match.group(1)) if match else ""
+
+
+def verification_token_in(response) -> str:
+    """The proof of a right code that a re-rendered form carries (the code is not asked for twice)."""
+    match = re.search(r'name="verification_token" value="([^"]+)"', response.content.decode())
+    assert match, "no verification token in the page"
+    return match.group(1)
 
 
 def zh(message) -> str:
@@ -179,12 +186,19 @@ def test_signup_without_a_code_says_the_code_is_required(client):
 
 
 def test_login_page_shows_the_password_tab_by_default_and_the_code_tab_on_request(client):
+    # Both panels are in the page (the tab control switches without a reload); only the chosen one is shown.
     password_tab = client.get(LOGIN).content.decode()
     assert 'name="login"' in password_tab and 'name="password"' in password_tab
-    assert 'name="send_code"' not in password_tab
+    assert 'id="panel-password" aria-labelledby="tab-password">' in password_tab
+    assert 'id="panel-code" aria-labelledby="tab-code" hidden>' in password_tab
+    assert (
+        'id="tab-password" ' in password_tab and 'aria-controls="panel-password" aria-selected="true"' in password_tab
+    )
 
     code_tab = client.get(LOGIN, {"method": "code"}).content.decode()
     assert 'name="phone"' in code_tab and 'name="code"' in code_tab and 'name="send_code"' in code_tab
+    assert 'id="panel-code" aria-labelledby="tab-code">' in code_tab
+    assert 'id="panel-password" aria-labelledby="tab-password" hidden>' in code_tab
 
 
 def test_login_by_password_with_the_phone_in_any_format_logs_in(client, user):

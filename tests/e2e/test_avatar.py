@@ -1,5 +1,7 @@
 """Upload an avatar on /account/ in real Chromium and see it shown."""
 
+import io
+
 import pytest
 from playwright.sync_api import expect
 
@@ -19,11 +21,12 @@ def test_upload_an_avatar_on_the_account_page_and_see_it(browser_page, browser_l
     page.goto("/account/")
     expect(page.get_by_test_id("avatar-placeholder")).to_have_text("M")
 
-    page.get_by_test_id("avatar-input").set_input_files(
-        {"name": "me.png", "mimeType": "image/png", "buffer": image_bytes("PNG", size=(300, 300))}
-    )
-    page.get_by_test_id("avatar-upload").click()
-
+    # Picking the file is enough: it is shown at once and uploaded (no Upload button with JavaScript).
+    expect(page.get_by_test_id("avatar-upload")).to_be_hidden()
+    with page.expect_navigation():
+        page.get_by_test_id("avatar-input").set_input_files(
+            {"name": "me.png", "mimeType": "image/png", "buffer": image_bytes("PNG", size=(300, 300))}
+        )
     page.wait_for_url("**/account/")
     image = page.get_by_test_id("avatar-image")
     expect(image).to_be_visible()
@@ -34,10 +37,43 @@ def test_upload_an_avatar_on_the_account_page_and_see_it(browser_page, browser_l
 
     # An SVG is refused: back on /account/ with the error next to the form, in
     # view on a phone screen, and the current avatar stays.
-    page.get_by_test_id("avatar-input").set_input_files(
-        {"name": "x.png", "mimeType": "image/png", "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}
-    )
-    page.get_by_test_id("avatar-upload").click()
+    with page.expect_navigation():
+        page.get_by_test_id("avatar-input").set_input_files(
+            {"name": "x.png", "mimeType": "image/png", "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}
+        )
     page.wait_for_url("**/account/#avatar")
     expect(page.get_by_test_id("avatar-error")).to_be_in_viewport()
     expect(page.get_by_test_id("avatar-image")).to_be_visible()
+
+
+def test_picking_a_file_shows_a_preview_before_the_upload_ends(browser_page, browser_login):
+    page = browser_page
+    browser_login(page, UserFactory(nickname="Mei"))
+    page.goto("/account/")
+    # Registered after site.js: keeps the page here so the preview can be seen.
+    page.evaluate("() => document.addEventListener('submit', e => e.preventDefault())")
+    page.get_by_test_id("avatar-input").set_input_files(
+        {"name": "me.png", "mimeType": "image/png", "buffer": image_bytes("PNG", size=(300, 300))}
+    )
+    preview = page.get_by_test_id("avatar-preview")
+    expect(preview).to_be_visible()
+    assert preview.get_attribute("src").startswith("blob:")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 300", arg=preview.element_handle())
+
+
+def test_removing_the_avatar_asks_first(browser_page, browser_login, settings):
+    from accounts.services.avatar import avatar_set
+
+    settings.DEBUG = True
+    user = UserFactory(nickname="Mei")
+    avatar_set(user=user, file=io.BytesIO(image_bytes("PNG", size=(100, 100))))
+    page = browser_page
+    browser_login(page, user)
+    page.goto("/account/")
+    confirm = page.get_by_test_id("avatar-remove-confirm")
+    expect(confirm).to_be_hidden()
+    page.get_by_test_id("avatar-remove").click()
+    expect(confirm).to_be_visible()
+    with page.expect_navigation():
+        confirm.click()
+    expect(page.get_by_test_id("avatar-placeholder")).to_have_text("M")

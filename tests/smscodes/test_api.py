@@ -85,7 +85,7 @@ def test_messages_are_localized(api_client):
     en = api_client.post(VERIFY, {"phone": PHONE, "purpose": "login", "code": "123456"}, HTTP_ACCEPT_LANGUAGE="en")
     zh = api_client.post(VERIFY, {"phone": PHONE, "purpose": "login", "code": "123456"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert en.json()["message"] == "The verification code is wrong or has expired."
-    assert zh.json()["message"] == "验证码错误或已过期"
+    assert zh.json()["message"] == "验证码错误或已过期。"
 
 
 def test_too_many_wrong_codes_is_code_attempts_exceeded(api_client, settings):

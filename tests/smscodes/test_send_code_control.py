@@ -28,7 +28,7 @@ def test_without_javascript_the_form_sends_and_shows_the_countdown(client):
     response = client.post(PAGE, {"phone": "138 0013 8000", "send_code": "1"}, HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
     # The button stays enabled without JavaScript, so the page says how long to wait.
-    assert "A code was sent to +8613800138000. You can ask for another one in 60 seconds." in html
+    assert "A code was sent to 138 0013 8000. You can ask for another one in 60 seconds." in html
     assert 'data-resend-in="60"' in html
     assert 'value="138 0013 8000"' in html  # the form keeps what was typed
     assert len(sent_to(PHONE)) == 1
@@ -43,7 +43,7 @@ def test_without_javascript_the_form_sends_and_shows_the_countdown(client):
 @pytest.mark.django_db
 def test_without_javascript_the_chinese_page_says_when_to_ask_again(client):
     html = client.post(PAGE, {"phone": PHONE, "send_code": "1"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "验证码已发送至 +8613800138000，60 秒后可重新获取" in html
+    assert "验证码已发送至 138 0013 8000，60 秒后可重新获取" in html
 
 
 @pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_script_labels_are_translated(client):
         r"<button[^>]*data-sms-send[^>]*>", client.get(PAGE, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     )
     assert 'data-wait-label="{seconds} 秒后重发"' in button.group()
-    assert 'data-sent-message="验证码已发送至 {phone}"' in button.group()
+    assert 'data-sent-message="验证码已发送至 {phone}。"' in button.group()
 
 
 @pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_send_code_from_form_returns_the_field_message_for_a_bad_number(rf):
     with translation.override("zh-hans"):
         ok, message, resend_in = send_code_from_form(request, phone="010 6552 9988", purpose="register")
     assert (ok, resend_in) == (False, 0)
-    assert message == "请输入有效的手机号"
+    assert message == "请输入有效的手机号。"
 
 
 @pytest.mark.browser
@@ -89,7 +89,9 @@ def test_with_javascript_the_button_sends_by_fetch_and_counts_down(browser_page)
     button.click()
     status = page.get_by_test_id("sms-send-status")
     status.wait_for()
-    assert status.inner_text() == "验证码已发送至 +8613800138000"  # the page's language (zh-CN browser)
+    assert (
+        status.inner_text() == "验证码已发送至 138 0013 8000。"
+    )  # as people write it; the page's language (zh-CN browser)
     assert page.url.endswith(PAGE)  # no page load: the form was not submitted
     assert button.is_disabled()
     assert "秒后重发" in button.inner_text()

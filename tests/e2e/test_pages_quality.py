@@ -1,0 +1,138 @@
+"""Every page, at 375×812 and 1280×800, in Chinese and English, in real Chromium.
+
+For each: no sideways scrolling, no element wider than the viewport, every
+tap target at least 44 × 44 px, zero serious or critical axe-core
+violations, nothing refused by the Content-Security-Policy (so nothing on the
+page needs an inline script or style), and a screenshot in
+``test-artifacts/screens/`` (see ``tests/e2e/quality.py``).
+"""
+
+import pytest
+from django.conf import settings
+
+from tests.e2e import quality
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _signup_errors(page):
+    page.fill("#id_phone", "123")
+    page.fill("#id_code", "12")
+    page.fill("#id_password", "123")
+    with page.expect_navigation():
+        page.locator("main [data-testid=submit]:visible").click()
+
+
+def _login_errors(page):
+    page.fill("#id_login", "nobody_here")
+    page.fill("#id_password", "wrong-Passw0rd")
+    with page.expect_navigation():
+        page.locator("main [data-testid=submit]:visible").click()
+
+
+def _profile_errors(page):
+    page.fill("#id_email", "not-an-email")
+    page.fill("#id_username", "!")
+    with page.expect_navigation():
+        page.locator("main [data-testid=submit]:visible").click()
+
+
+def _password_change_errors(page):
+    page.fill("#id_old_password", "wrong-Passw0rd")
+    page.fill("#id_new_password", "123")
+    with page.expect_navigation():
+        page.locator("main [data-testid=submit]:visible").click()
+
+
+def _open_menu(page):
+    page.locator("header summary").click()
+
+
+def _csrf_failure(page):
+    page.fill("#id_login", "nobody_here")
+    page.fill("#id_password", "wrong-Passw0rd")
+    page.context.clear_cookies(name=settings.CSRF_COOKIE_NAME)  # the post is refused
+    with page.expect_navigation():
+        page.locator("main [data-testid=submit]:visible").click()
+    assert page.get_by_test_id("csrf-back").is_visible()
+
+
+# (name, path, logged in, what to do once the page is open)
+PAGES = [
+    ("home", "/", False, None),
+    ("login-password", "/login/", False, None),
+    ("login-password-errors", "/login/", False, _login_errors),
+    ("login-code", "/login/?method=code", False, None),
+    ("signup", "/signup/", False, None),
+    ("signup-errors", "/signup/", False, _signup_errors),
+    ("password-reset", "/password/reset/", False, None),
+    ("not-found", "/no-such-page/", False, None),
+    ("csrf-failure", "/login/", False, _csrf_failure),
+    ("home-signed-in", "/", True, None),
+    ("menu-open", "/", True, _open_menu),
+    ("account", "/account/", True, None),
+    ("account-errors", "/account/", True, _profile_errors),
+    ("password-change", "/account/password/", True, None),
+    ("password-change-errors", "/account/password/", True, _password_change_errors),
+    ("phone-change", "/account/phone/", True, None),
+    ("wallet", "/wallet/", True, None),
+]
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    return quality.require_axe()
+
+
+@pytest.mark.parametrize(("name", "path", "signed_in", "action"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_fits_has_big_targets_passes_axe_and_its_policy(
+    name, path, signed_in, action, browser_page, browser_login, axe_source, live_server
+):
+    context = browser_page.context
+    context.add_init_script(quality.CSP_LISTENER)
+    if signed_in:
+        # No nickname: the header shows the masked number, the longest label it has.
+        browser_login(browser_page, UserFactory(nickname=""))
+    failures = []
+    for language in quality.LANGUAGES:
+        context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+        for viewport_name, viewport in quality.VIEWPORTS.items():
+            page = browser_page
+            page.set_viewport_size(viewport)
+            page.goto(path)
+            if action:
+                action(page)
+            label = f"{name}-{language}-{viewport_name}"
+            assert page.locator("html").get_attribute("lang") == language, label
+
+            layout = quality.check_layout(page)
+            if layout["scrollWidth"] > viewport["width"] or layout["wide"]:
+                failures.append(f"{label}: wider than the viewport: {layout}")
+            targets = quality.tap_targets(page)
+            small = [t for t in targets if t["width"] < quality.MIN_TAP or t["height"] < quality.MIN_TAP]
+            if small:
+                failures.append(f"{label}: tap targets under {quality.MIN_TAP} px: {small}")
+            axe = quality.run_axe(page, axe_source)
+            serious = [v for v in axe["violations"] if v["impact"] in ("serious", "critical")]
+            if serious:
+                failures.append(f"{label}: axe serious/critical: {serious}")
+            refused = quality.csp_violations(page)
+            if refused:
+                failures.append(f"{label}: refused by the Content-Security-Policy: {refused}")
+            quality.screenshot(page, label)
+            smallest = min(targets, key=lambda t: min(t["width"], t["height"])) if targets else None
+            quality.record(
+                {
+                    "page": label,
+                    "path": path,
+                    "axe": {
+                        impact: sum(1 for v in axe["violations"] if v["impact"] == impact)
+                        for impact in ("critical", "serious", "moderate", "minor")
+                    },
+                    "axe_rules": sorted({v["id"] for v in axe["violations"]}),
+                    "targets": len(targets),
+                    "smallest_target": smallest,
+                }
+            )
+    assert not failures, "\n".join(failures)
