@@ -33,6 +33,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, F, Subquery, Sum
 from django.utils.translation import gettext as _
 
+from config import metrics
 from wallet import lock_objects
 from wallet.conf import wallet_settings
 from wallet.errors import (
@@ -227,6 +228,10 @@ def _charge_write(
         description=description,
         origin=_origin(application, origin),
     )
+    currency = wallet.currency
+    transaction.on_commit(
+        lambda: metrics.charge_recorded(application=application.name, amount=amount, currency=currency)
+    )
     return ChargeResult(charge=charge, balance=balance)
 
 
@@ -377,6 +382,10 @@ def _refund_write(
     )
     Charge.objects.filter(pk=charge.pk).update(refunded_amount=F("refunded_amount") + refund_amount)
     charge.refunded_amount = refunded
+    currency = wallet.currency
+    transaction.on_commit(
+        lambda: metrics.refund_recorded(application=application.name, amount=refund_amount, currency=currency)
+    )
     return RefundResult(refund=refund, charge=charge, refunded_amount=refunded, balance=balance)
 
 

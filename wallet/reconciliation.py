@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config import metrics
 from wallet.channels import channel_get
 from wallet.channels.base import BillLine
 from wallet.models import (
@@ -162,6 +163,8 @@ class _Writer:
             )
         )
         self.count += 1
+        channel = self.run.channel
+        transaction.on_commit(lambda: metrics.reconciliation_mismatch_found(channel=channel, kind=kind))
         if len(self.pending) >= BATCH:
             self.flush()
 

@@ -31,6 +31,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import metrics
 from config.errors import ServiceError
 from config.origin import Origin
 from wallet import lock_objects
@@ -386,9 +387,11 @@ def top_up_create(
         TopUp.objects.filter(pk=top_up.pk, status=TopUpStatus.PENDING).update(
             status=TopUpStatus.FAILED, updated_at=timezone.now()
         )
+        metrics.top_up_recorded(channel=channel, status=TopUpStatus.FAILED)
         raise ChannelFailed() from exc
     top_up.pay = pay.as_dict()
     TopUp.objects.filter(pk=top_up.pk).update(pay=top_up.pay)
+    metrics.top_up_recorded(channel=channel, status=TopUpStatus.PENDING)
     return TopUpResult(top_up=top_up)
 
 
@@ -441,6 +444,9 @@ def _top_up_set(top_up: TopUp, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(top_up, name, value)
     TopUp.objects.filter(pk=top_up.pk).update(**fields)
+    if "status" in fields:  # every status change of an order passes here; counted once it is committed
+        status, channel = str(fields["status"]), top_up.channel
+        transaction.on_commit(lambda: metrics.top_up_recorded(channel=channel, status=status))
 
 
 def _top_up_credit(top_up: TopUp, *, trade_no: str, paid_at: datetime.datetime | None) -> JournalEntry:
@@ -474,7 +480,7 @@ def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def _store_notification(
     *, channel: str, headers: Mapping[str, str], body: bytes, remote_addr: str, outcome: str, **fields: Any
 ) -> PaymentNotification:
-    return PaymentNotification.objects.create(
+    stored = PaymentNotification.objects.create(
         channel=channel[:20],
         headers=_clean_headers(headers),
         body=body,
@@ -482,6 +488,10 @@ def _store_notification(
         outcome=outcome,
         **fields,
     )
+    # Every notification passes here exactly once, so this is the one place it is counted
+    # (after the commit: a rolled-back one was not received as far as the books go).
+    transaction.on_commit(lambda: metrics.notification_received(channel=channel, outcome=outcome))
+    return stored
 
 
 def notification_receive(

@@ -8,7 +8,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config import metrics
 from smscodes.backends import locmem
+from tests.factories import UserFactory
 from tests.smscodes.utils import last_code_for
+from tests.wallet.charges_helpers import fund, new_application
+from wallet.charges import charge_create, charge_refund
+from wallet.services import notification_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +159,24 @@ def test_redis_round_trips_are_counted_by_command(user_client):
     assert delta[key] == 2
     assert user_client.post("/api/v1/sms/codes/", {"phone": PHONE, "purpose": "register"}).status_code == 200
     assert delta[script] >= 2  # the reservation and the stored code are Lua scripts
+
+
+@pytest.mark.django_db(transaction=True)  # the counters move after the commit, as in production
+def test_the_wallet_services_count_top_ups_notifications_charges_and_refunds():
+    keys = (
+        ("wallet_top_ups_total", ("channel", "sandbox"), ("status", "pending")),
+        ("wallet_top_ups_total", ("channel", "sandbox"), ("status", "paid")),
+        ("wallet_notifications_total", ("channel", "sandbox"), ("outcome", "credited")),
+        ("wallet_notifications_total", ("channel", "sandbox"), ("outcome", "bad_signature")),
+        ("wallet_charges_total", ("application", "Metrics shop")),
+        ("wallet_refunds_total", ("application", "Metrics shop")),
+    )
+    delta = Delta(*keys)
+    user = UserFactory()
+    fund(user, "20.00")
+    with pytest.raises(Exception):  # noqa: B017 - the error class is the wallet's; the count is what matters
+        notification_receive(channel="sandbox", headers={"Sandbox-Signature": "t=1,v1=00"}, body=b"{}")
+    application, _key = new_application("Metrics shop")
+    charge = charge_create(application=application, user_id=user.pk, amount=Decimal("5.00"), order_id="m-1").charge
+    charge_refund(application=application, charge_id=charge.pk, amount=Decimal("1.00"))
+    assert [delta[key] for key in keys] == [1, 1, 1, 1, 1, 1]
