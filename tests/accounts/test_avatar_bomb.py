@@ -74,9 +74,11 @@ def test_a_20000_by_20000_png_is_refused_quickly_with_bounded_memory(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
 
     assert report["outcome"].startswith("refused"), report
-    assert report["cpu"] < 0.05, report  # a header read, not a decode
-    # The whole process (interpreter, Django, the 1 MB file: 100-130 MB)
-    # stays far below the 1.2 GB a decode alone would need, and refusing
-    # adds next to nothing to the peak.
-    assert report["peak_after"] < DECODED_BYTES / 5, report
+    # A header read, not a decode: decoding 1.2 GB of pixels costs seconds of CPU.
+    # (CPU time, not wall time, so a loaded machine does not move it much.)
+    assert report["cpu"] < 0.5, report
+    # The whole process (interpreter, Django and its libraries, the 1 MB
+    # file: 100-250 MB) stays far below the 1.2 GB a decode alone would
+    # need, and refusing adds next to nothing to the peak (the real check).
+    assert report["peak_after"] < DECODED_BYTES / 2, report
     assert report["peak_after"] - report["peak_before"] < 16 * 1024 * 1024, report
