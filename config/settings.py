@@ -57,7 +57,7 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AccountsAdminConfig",  # django.contrib.admin, with the accounts admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
