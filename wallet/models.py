@@ -371,6 +371,8 @@ class TopUpRefund(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    #: when wallet_sync last asked the channel about it while pending (it claims refunds by this)
+    queried_at = models.DateTimeField(_("last queried at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("top-up refund")
@@ -378,6 +380,12 @@ class TopUpRefund(models.Model):
         ordering = ("-created_at",)
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="wallet_topuprefund_amount_positive"),
+        ]
+        indexes = [
+            # wallet_sync's claim: only the few pending refunds are in it
+            models.Index(
+                fields=["created_at"], condition=models.Q(status="pending"), name="wallet_topuprefund_pending"
+            ),
         ]
 
     def __str__(self):

@@ -26,6 +26,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -591,14 +592,15 @@ def _notification_apply(*, adapter: Channel, notification: Notification, base: d
         logger.error("notification for top-up %s from %s does not match: %s", top_up.id, adapter.name, problem)
         _store_notification(**stored, outcome=NotificationOutcome.MISMATCH, error=problem[:500])
         return NotificationMismatch()
+    if notification.refund_id:
+        return _refund_notification_apply(top_up=top_up, notification=notification, stored=stored)
 
     # Paid money is never dropped: "succeeded" credits whatever the order's
     # status (pending, failed, closed) unless it is credited already;
-    # "failed"/"closed" only end a pending order. Refund results arrive
-    # through top_up_refund (the sandbox answers refunds at once).
+    # "failed"/"closed" only end a pending order.
     succeeded = notification.state == TradeState.SUCCEEDED and not top_up.is_paid
     ended = notification.state in (TradeState.FAILED, TradeState.CLOSED) and top_up.status == TopUpStatus.PENDING
-    applies = not notification.refund_id and (succeeded or ended)
+    applies = succeeded or ended
     outcome = NotificationOutcome.APPLIED if applies else NotificationOutcome.IGNORED
     _store_notification(**stored, outcome=outcome)
     if outcome == NotificationOutcome.APPLIED:
@@ -687,9 +689,12 @@ def top_up_refund(*, actor: Person, top_up_id: str, amount: Decimal | None = Non
     (spent money cannot go back). Three steps: freeze it (wallet -> frozen,
     the refund recorded ``pending``) in one transaction; ask the channel
     outside any transaction; then, in another, move it out (frozen ->
-    channel clearing, ``succeeded``) or back (frozen -> wallet, ``failed``).
-    A channel that answers "pending" leaves it frozen for
-    :func:`top_up_refund_finish` (called with the channel's later answer).
+    channel clearing, ``succeeded``) or back (frozen -> wallet, ``failed``)
+    when the channel says for sure that it refused. A channel that answers
+    "pending" (WeChat Pay's PROCESSING) or does not answer readably leaves it
+    frozen: ``wallet_sync`` asks the channel later
+    (:func:`top_up_refunds_sync`) and a refund notification settles it
+    (:func:`notification_receive`), whichever comes first, once.
     Raises WalletPermissionDenied, InvalidInput, RefundNotAllowed, NotFound.
     """
     if not (actor and actor.is_active and actor.is_staff and actor.has_perm("wallet.refund_top_up")):
@@ -702,15 +707,24 @@ def top_up_refund(*, actor: Person, top_up_id: str, amount: Decimal | None = Non
     refund = _top_up_refund_freeze(actor=actor, top_up_id=top_up_id, amount=amount, reason=reason)
     top_up = refund.top_up
     try:
-        result = channel_get(top_up.channel).refund(
+        adapter = channel_get(top_up.channel)
+    except (ChannelUnavailable, ImproperlyConfigured) as exc:
+        # Never sent (the channel is gone or unconfigured): no money left, it goes back into the wallet.
+        logger.warning("top-up refund %s: channel %s unavailable: %s", refund.id, top_up.channel, exc)
+        failed = RefundResult(state=RefundState.FAILED, error=str(exc)[:500] or _("The channel is not available."))
+        return top_up_refund_finish(refund_id=refund.id, result=failed)
+    try:
+        result = adapter.refund(
             top_up_id=top_up.id, refund_id=refund.id, amount=refund.amount, total=top_up.amount, reason=reason
         )
-    except (ChannelError, ChannelUnavailable) as exc:
-        # The channel refused (or is gone): the money goes back into the wallet.
-        # Anything else (a bug, a timeout we cannot read) leaves it frozen for staff.
-        logger.warning("top-up refund %s failed at the channel: %s", refund.id, exc)
-        result = RefundResult(state=RefundState.FAILED)
-        return top_up_refund_finish(refund_id=refund.id, result=result, error=str(exc)[:500])
+    except ChannelError as exc:
+        # No readable answer (a timeout, a 5xx): the channel may have made the refund all the
+        # same, so putting the money back could pay it out twice. It stays frozen, and
+        # wallet_sync asks the channel about it (top_up_refunds_sync) until it knows.
+        logger.warning("top-up refund %s: no answer from the channel, left frozen: %s", refund.id, exc)
+        TopUpRefund.objects.filter(pk=refund.pk, status=TopUpRefundStatus.PENDING).update(error=str(exc)[:500])
+        refund.refresh_from_db()
+        return refund
     return top_up_refund_finish(refund_id=refund.id, result=result)
 
 
@@ -748,11 +762,31 @@ def _top_up_refund_freeze(*, actor: Person, top_up_id: str, amount: Decimal | No
 
 @transaction.atomic
 def top_up_refund_finish(*, refund_id: str, result: RefundResult, error: str = "") -> TopUpRefund:
-    """Apply the channel's answer to a pending refund: out to the channel, or back into the wallet. Once."""
-    refund = TopUpRefund.objects.select_for_update().select_related("top_up").get(pk=refund_id)
-    if refund.status != TopUpRefundStatus.PENDING or result.state == RefundState.PENDING:
+    """Apply the channel's answer to a pending refund: out to the channel, or back into the wallet. Once.
+
+    Locks the top-up (with its wallet) before the refund row, the order every
+    writer of a top-up's refunds uses (the freeze, a refund notification), so
+    wallet_sync and a notification settling the same refund queue instead of
+    deadlocking; the second sees it finished and changes nothing.
+    """
+    top_up_id = TopUpRefund.objects.values_list("top_up_id", flat=True).get(pk=refund_id)
+    top_up = lock_objects.top_up_lock(top_up_id=top_up_id)
+    refund = TopUpRefund.objects.select_for_update().get(pk=refund_id)
+    refund.top_up = top_up
+    if refund.status != TopUpRefundStatus.PENDING:
         return refund
-    top_up = lock_objects.top_up_lock(top_up_id=refund.top_up_id)
+    if result.state == RefundState.PENDING:
+        if result.channel_refund_id and not refund.channel_refund_id:
+            refund.channel_refund_id = result.channel_refund_id
+            refund.save(update_fields=["channel_refund_id"])
+        return refund
+    _top_up_refund_apply(top_up, refund, result=result, error=error)
+    return refund
+
+
+def _top_up_refund_apply(top_up: TopUp, refund: TopUpRefund, *, result: RefundResult, error: str = "") -> None:
+    """Settle a pending ``refund`` (locked, as is ``top_up``): one balanced entry, out or back."""
+    assert refund.status == TopUpRefundStatus.PENDING and result.state != RefundState.PENDING
     wallet, frozen = lock_objects.wallet_and_frozen_lock(user=top_up.user)
     now = timezone.now()
     if result.state == RefundState.SUCCEEDED:
@@ -770,6 +804,7 @@ def top_up_refund_finish(*, refund_id: str, result: RefundResult, error: str = "
             status=TopUpStatus.REFUNDED if refunded == top_up.amount else TopUpStatus.PARTIALLY_REFUNDED,
         )
         refund.status = TopUpRefundStatus.SUCCEEDED
+        refund.error = ""
     else:
         entry = ledger_post(
             kind=EntryKind.TOP_UP_REFUND,
@@ -780,12 +815,114 @@ def top_up_refund_finish(*, refund_id: str, result: RefundResult, error: str = "
             reason=refund.reason,
         )
         refund.status = TopUpRefundStatus.FAILED
-        refund.error = error or _("The channel refused the refund.")
+        refund.error = (result.error or error or _("The channel refused the refund."))[:500]
     refund.channel_refund_id = result.channel_refund_id or refund.channel_refund_id
     refund.finish_entry = entry
     refund.finished_at = now
     refund.save(update_fields=["status", "error", "channel_refund_id", "finish_entry", "finished_at"])
-    return refund
+
+
+# --- Refunds the channel is still processing (wallet_sync) -----------------------------------
+
+
+@dataclass
+class RefundSyncReport:
+    queried: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+
+def top_up_refunds_sync(*, batch: int = 100) -> RefundSyncReport:
+    """Ask the channels about top-up refunds still frozen; settle those they have decided.
+
+    ``wallet_sync`` calls it after :func:`top_ups_sync` (its own small
+    function, so a batched sync loop can call it as is). Only refunds older
+    than ``WALLET_QUERY_AFTER`` are asked about: a younger one may still be on
+    its way to the channel, which would answer "no such refund" and have the
+    money put back while the channel pays it out. Safe on several hosts at
+    once: each refund is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and
+    its ``queried_at`` bumped in that short transaction; the channel is asked
+    outside any transaction; :func:`top_up_refund_finish` applies the answer
+    once, whatever a refund notification did meanwhile.
+    """
+    now = timezone.now()
+    late = now - timedelta(seconds=wallet_settings.QUERY_AFTER)
+    with transaction.atomic():
+        claimed = [
+            refund.pk
+            for refund in TopUpRefund.objects.select_for_update(skip_locked=True)
+            .filter(status=TopUpRefundStatus.PENDING, created_at__lte=late)
+            .filter(Q(queried_at__isnull=True) | Q(queried_at__lte=late))
+            .only("pk")
+            .order_by("created_at")[:batch]
+        ]
+        TopUpRefund.objects.filter(pk__in=claimed).update(queried_at=now)
+    report = RefundSyncReport()
+    for refund_id in claimed:
+        report.queried += 1
+        refund = top_up_refund_settle(refund_id=refund_id)
+        if refund.status == TopUpRefundStatus.SUCCEEDED:
+            report.succeeded += 1
+        elif refund.status == TopUpRefundStatus.FAILED:
+            report.failed += 1
+    return report
+
+
+def top_up_refund_settle(*, refund_id: str) -> TopUpRefund:
+    """Ask the channel about one pending refund (``refund_query``) and apply a final answer. Returns it fresh.
+
+    A channel that cannot be reached or answers "still processing" leaves it
+    frozen for the next run.
+    """
+    refund = TopUpRefund.objects.select_related("top_up").get(pk=refund_id)
+    if refund.status != TopUpRefundStatus.PENDING:
+        return refund
+    try:
+        result = channel_get(refund.top_up.channel).refund_query(top_up_id=refund.top_up_id, refund_id=refund.id)
+    except (ChannelError, ChannelUnavailable, ImproperlyConfigured) as exc:  # one channel down must not stop the rest
+        logger.warning("wallet_sync: query of refund %s failed: %s", refund.id, exc)
+        return refund
+    return top_up_refund_finish(refund_id=refund.id, result=result)
+
+
+def _refund_notification_apply(
+    *, top_up: TopUp, notification: Notification, stored: dict[str, Any]
+) -> ServiceError | None:
+    """A verified refund notification (WeChat Pay REFUND.*, Alipay's refund notice) for locked ``top_up``.
+
+    Settles our pending refund it names exactly as :func:`top_up_refund_finish`
+    would (the same lock order, in the notification's transaction). A refund
+    we do not have (made in the merchant console) or one already settled
+    changes nothing here; reconciliation shows the former, and an outcome
+    that contradicts ours is logged for staff.
+    """
+    refund = TopUpRefund.objects.select_for_update().filter(pk=notification.refund_id, top_up=top_up).first()
+    if refund is None:
+        _store_notification(**stored, outcome=NotificationOutcome.IGNORED, error="not a refund of ours")
+        return None
+    if notification.refund_amount is not None and notification.refund_amount != refund.amount:
+        problem = f"refund amount {notification.refund_amount} != our refund {refund.amount}"
+        logger.error("refund notification for %s from %s does not match: %s", refund.id, top_up.channel, problem)
+        _store_notification(**stored, outcome=NotificationOutcome.MISMATCH, error=problem)
+        return NotificationMismatch()
+    succeeded = notification.state == TradeState.SUCCEEDED
+    if refund.status != TopUpRefundStatus.PENDING:
+        agrees = (refund.status == TopUpRefundStatus.SUCCEEDED) == succeeded
+        if not agrees:
+            logger.error(
+                "refund %s is %s here but %s says %s", refund.id, refund.status, top_up.channel, notification.event
+            )
+        error = "" if agrees else f"the refund is {refund.status} here"
+        _store_notification(**stored, outcome=NotificationOutcome.IGNORED, error=error)
+        return None
+    _store_notification(**stored, outcome=NotificationOutcome.APPLIED)
+    event = notification.event.partition(":")[0]
+    result = RefundResult(
+        state=RefundState.SUCCEEDED if succeeded else RefundState.FAILED,
+        error="" if succeeded else f"{top_up.channel}: {event}",
+    )
+    _top_up_refund_apply(top_up, refund, result=result)
+    return None
 
 
 # --- Housekeeping --------------------------------------------------------------------------
@@ -800,6 +937,7 @@ def idempotency_records_prune(*, older_than: timedelta = IDEMPOTENCY_TTL) -> int
 __all__ = [
     "PAID_STATUSES",
     "LedgerResult",
+    "RefundSyncReport",
     "SyncReport",
     "TopUpResult",
     "WalletState",
@@ -812,6 +950,8 @@ __all__ = [
     "top_up_query",
     "top_up_refund",
     "top_up_refund_finish",
+    "top_up_refund_settle",
+    "top_up_refunds_sync",
     "top_ups_sync",
     "wallet_adjust",
     "wallet_get",

@@ -269,7 +269,9 @@ class AlipayChannel(Channel):
         answer = self._call("alipay.trade.refund", biz_content)
         if answer.get("code") != _SUCCESS:
             if answer.get("sub_code") in _REFUND_REFUSALS:
-                return RefundResult(state=RefundState.FAILED)
+                return RefundResult(
+                    state=RefundState.FAILED, error=f"{answer.get('sub_code')} {answer.get('sub_msg', '')}"[:500]
+                )
             raise self._refused("alipay.trade.refund", answer)
         if answer.get("fund_change") == "Y":
             return RefundResult(state=RefundState.SUCCEEDED, channel_refund_id=answer.get("trade_no", ""))

@@ -85,7 +85,10 @@ class Notification:
     currency: str
     merchant_id: str  # app_id / mchid as the notification states it ("" when the channel has none: sandbox)
     occurred_at: datetime.datetime | None = None
-    refund_id: str | None = None  # set for a refund notification
+    refund_id: str | None = None  # set for a refund notification (our out_refund_no)
+    #: what a refund notification says this one refund moved (None when the channel states only a
+    #: cumulative figure, as Alipay's refund_fee): checked against our refund when given
+    refund_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,17 @@ class TradeStatus:
 
 @dataclass(frozen=True)
 class RefundResult:
+    """The channel's answer about one refund.
+
+    ``FAILED`` only when the channel says for sure that no money left (a
+    refusal, CLOSED, ABNORMAL, no such refund): the wallet then puts the
+    frozen amount back. An answer that cannot be read is a ChannelError, never
+    ``FAILED``: the money stays frozen until the channel is asked again.
+    """
+
     state: RefundState
     channel_refund_id: str = ""
+    error: str = ""  # why it failed, in the channel's words (kept on the refund for staff)
 
 
 @dataclass(frozen=True)
@@ -168,10 +180,13 @@ class Channel(abc.ABC):
         """Send ``amount`` of a paid trade back to the payer. Raises ChannelError."""
 
     def refund_query(self, *, top_up_id: str, refund_id: str) -> RefundResult:
-        """Ask the channel about a refund it answered "pending" (WeChat Pay's PROCESSING). Raises ChannelError.
+        """Ask the channel about a refund still pending here (WeChat Pay's PROCESSING, a lost answer).
 
-        Not abstract, so an adapter without it still works: by default the
-        channel cannot be asked, which leaves the refund pending for staff.
+        ``wallet_sync`` calls it for refunds left frozen. ``FAILED`` only when
+        the channel says for sure no money left; ``PENDING`` when it cannot say
+        yet. Raises ChannelError. Not abstract, so an adapter without it still
+        works: by default the channel cannot be asked, which leaves the refund
+        pending for staff.
         """
         raise ChannelError(f"{self.name} cannot be asked about a refund")
 

@@ -170,14 +170,16 @@ class SandboxChannel(Channel):
         existing = SandboxRefund.objects.filter(out_refund_no=refund_id).first()
         if existing is not None:  # a retry of the same refund: the same answer
             return RefundResult(state=RefundState(existing.state), channel_refund_id=existing.refund_no)
+        # Refusals are answers ("no money left"), as a real provider's business errors are:
+        # the wallet puts the frozen amount back. Only an unreadable answer is a ChannelError.
         trade = SandboxTrade.objects.select_for_update().filter(out_trade_no=top_up_id).first()
         if trade is None or trade.state != TradeState.SUCCEEDED:
-            raise ChannelError("no paid trade with this number")
+            return RefundResult(state=RefundState.FAILED, error="no paid trade with this number")
         if total != trade.amount:
-            raise ChannelError("the total does not match the trade")
+            return RefundResult(state=RefundState.FAILED, error="the total does not match the trade")
         refunded = trade.refunds.filter(state=RefundState.SUCCEEDED).aggregate(s=Sum("amount"))["s"] or Decimal(0)
         if refunded + amount > trade.amount:
-            raise ChannelError("the refunds would exceed the trade amount")
+            return RefundResult(state=RefundState.FAILED, error="the refunds would exceed the trade amount")
         refund = SandboxRefund.objects.create(
             trade=trade,
             out_refund_no=refund_id,
@@ -186,6 +188,13 @@ class SandboxChannel(Channel):
             state=RefundState.SUCCEEDED,
         )
         return RefundResult(state=RefundState.SUCCEEDED, channel_refund_id=refund.refund_no)
+
+    def refund_query(self, *, top_up_id: str, refund_id: str) -> RefundResult:
+        """What the sandbox's own books say about refund ``refund_id`` (none: it never arrived)."""
+        refund = SandboxRefund.objects.filter(out_refund_no=refund_id, trade__out_trade_no=top_up_id).first()
+        if refund is None:
+            return RefundResult(state=RefundState.FAILED, error="the sandbox has no such refund")
+        return RefundResult(state=RefundState(refund.state), channel_refund_id=refund.refund_no)
 
     def bill(self, *, date: datetime.date) -> list[BillLine]:
         start = datetime.datetime.combine(date, datetime.time.min, tzinfo=BILL_TIME_ZONE)

@@ -329,22 +329,28 @@ class WechatPayChannel(Channel):
         )
         if status != 200:
             # A 4xx is WeChat Pay refusing this refund for good (not enough balance, bad amount, …).
-            return RefundResult(state=RefundState.FAILED)
-        return RefundResult(
-            state=_REFUND_STATES.get(data.get("status", ""), RefundState.PENDING),
-            channel_refund_id=data.get("refund_id", ""),
-        )
+            return RefundResult(state=RefundState.FAILED, error=f"{data.get('code')} {data.get('message')}"[:500])
+        return self._refund_result(data)
 
     def refund_query(self, *, top_up_id: str, refund_id: str) -> RefundResult:
         status, data = self._answer("query_refund", lambda: self._client.query_refund(out_refund_no=refund_id))
         if status == 404 or data.get("code") == "RESOURCE_NOT_EXISTS":
-            return RefundResult(state=RefundState.FAILED)  # never arrived: no money left us
+            # Never arrived: no money left us. (wallet_sync asks only after WALLET_QUERY_AFTER,
+            # so this is not a refund still on its way in.)
+            return RefundResult(state=RefundState.FAILED, error="wechatpay has no such refund")
         if status != 200:
             raise self._refused("query_refund", status, data)
-        return RefundResult(
-            state=_REFUND_STATES.get(data.get("status", ""), RefundState.PENDING),
-            channel_refund_id=data.get("refund_id", ""),
-        )
+        return self._refund_result(data)
+
+    @staticmethod
+    def _refund_result(data: Mapping[str, Any]) -> RefundResult:
+        refund_status = str(data.get("status", ""))
+        if refund_status not in _REFUND_STATES:
+            # Unreadable is not "failed": the money stays frozen until the channel is asked again.
+            raise ChannelError(f"wechatpay refund: unknown status {refund_status!r}")
+        state = _REFUND_STATES[refund_status]
+        error = f"wechatpay refund {refund_status}" if state == RefundState.FAILED else ""
+        return RefundResult(state=state, channel_refund_id=str(data.get("refund_id", "")), error=error)
 
     def bill(self, *, date: datetime.date) -> list[BillLine]:
         status, data = self._answer(
@@ -394,6 +400,7 @@ def _notification(data: Mapping[str, Any], *, app_id: str) -> Notification:
             merchant_id=merchant if resource.get("appid") else f"{resource['mchid']}/{app_id}",
             occurred_at=_time(resource.get("success_time")),
             refund_id=refund_id,
+            refund_amount=_yuan(amount.get("refund"), "amount.refund"),
         )
     trade_state = str(resource.get("trade_state", ""))
     if trade_state not in _TRADE_STATES:
