@@ -6,12 +6,14 @@ ledger audit (balanced entries, balances = sum of lines, top-ups credited
 once, charges and their refunds booked once) must be clean, and the wallet
 and the application's revenue must equal the model. Charges reuse a few
 order numbers and refunds a few Idempotency-Keys, so replays and refused
-reuses happen too.
+reuses happen too. Refunds may be left processing by the channel (frozen)
+and settled later by wallet_sync, out or back.
 """
 
 import json
 import uuid
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.utils import timezone
@@ -21,7 +23,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from config.errors import InvalidInput
 from tests.factories import UserFactory
-from wallet.channels.sandbox import sandbox_sign
+from wallet.channels.base import RefundResult, RefundState
+from wallet.channels.sandbox import SandboxChannel, sandbox_sign
 from wallet.charges import charge_create, charge_refund, charges_audit
 from wallet.clients import client_application_create
 from wallet.errors import IdempotencyKeyReused, InsufficientFunds, RefundExceedsCharge, RefundNotAllowed
@@ -32,6 +35,7 @@ from wallet.services import (
     top_up_create,
     top_up_get,
     top_up_refund,
+    top_up_refunds_sync,
     wallet_adjust,
     wallet_get,
 )
@@ -50,6 +54,7 @@ class Order:
     def __init__(self, top_up_id: str, amount: Decimal):
         self.id, self.amount = top_up_id, amount
         self.status, self.refunded, self.channel_blocked = "pending", ZERO, False
+        self.in_flight = ZERO  # refunds the channel is still processing (frozen)
 
 
 class WalletMachine(RuleBasedStateMachine):
@@ -58,6 +63,8 @@ class WalletMachine(RuleBasedStateMachine):
         self.user = UserFactory()
         self.staff = self.__class__.staff
         self.balance = ZERO
+        self.frozen = ZERO
+        self.processing: list[tuple[str, Order, Decimal]] = []  # (refund id, its order, amount)
         self.orders: list[Order] = []
         self.application = client_application_create(name=f"shop {uuid.uuid4()}", scopes=["charge", "refund"])[0]
         self.charges: dict[str, dict] = {}  # order_id -> {"id", "amount", "description", "refunded"}
@@ -217,7 +224,7 @@ class WalletMachine(RuleBasedStateMachine):
                 state="succeeded",
             )
             order.channel_blocked = True
-        refundable = min(order.amount - order.refunded, self.balance)
+        refundable = min(order.amount - order.refunded - order.in_flight, self.balance)
         if amount > refundable:
             with pytest.raises((RefundNotAllowed, InvalidInput)):
                 top_up_refund(actor=self.staff, top_up_id=order.id, amount=amount, reason="test")
@@ -231,12 +238,52 @@ class WalletMachine(RuleBasedStateMachine):
         order.refunded += amount
         order.status = "refunded" if order.refunded == order.amount else "partially_refunded"
 
+    @precondition(lambda self: any(o.status in ("paid", "partially_refunded") for o in self.orders))
+    @rule(data=st.data(), amount=positive)
+    def refund_left_processing(self, data, amount):
+        """The channel takes the refund but has not decided (WeChat Pay's PROCESSING): it stays frozen."""
+        order = data.draw(st.sampled_from([o for o in self.orders if o.status in ("paid", "partially_refunded")]))
+        if amount > min(order.amount - order.refunded - order.in_flight, self.balance):
+            return  # the refusal is the refund rule's business
+
+        def processing(channel, *, top_up_id, refund_id, amount, total, reason=""):
+            # The sandbox's books record it as processing, as WeChat Pay's would.
+            trade = SandboxTrade.objects.get(out_trade_no=top_up_id)
+            SandboxRefund.objects.create(
+                trade=trade, out_refund_no=refund_id, refund_no=f"P-{refund_id}", amount=amount, state="pending"
+            )
+            return RefundResult(state=RefundState.PENDING, channel_refund_id=f"P-{refund_id}")
+
+        with patch.object(SandboxChannel, "refund", processing):
+            refund = top_up_refund(actor=self.staff, top_up_id=order.id, amount=amount, reason="test")
+        assert refund.status == "pending"
+        self.balance -= amount
+        self.frozen += amount
+        order.in_flight += amount
+        self.processing.append((refund.id, order, amount))
+
+    @precondition(lambda self: self.processing)
+    @rule(data=st.data(), succeeds=st.booleans())
+    def channel_decides_and_wallet_sync_asks(self, data, succeeds):
+        refund_id, order, amount = data.draw(st.sampled_from(self.processing))
+        SandboxRefund.objects.filter(out_refund_no=refund_id).update(state="succeeded" if succeeds else "failed")
+        report = top_up_refunds_sync()  # asks about every processing one; only this one is decided
+        assert (report.succeeded, report.failed) == ((1, 0) if succeeds else (0, 1))
+        self.processing.remove((refund_id, order, amount))
+        self.frozen -= amount
+        order.in_flight -= amount
+        if succeeds:
+            order.refunded += amount
+            order.status = "refunded" if order.refunded == order.amount else "partially_refunded"
+        else:
+            self.balance += amount
+
     # --- invariants -------------------------------------------------------------------
 
     @invariant()
     def books_balance(self):
         state = wallet_get(user=self.user)
-        assert (state.balance, state.frozen) == (self.balance, ZERO)
+        assert (state.balance, state.frozen) == (self.balance, self.frozen)
         assert state.balance >= 0
         assert wallet_audit() == []
         assert charges_audit() == []
@@ -261,4 +308,5 @@ def test_random_operations_keep_every_ledger_invariant(staff, settings_override)
 def settings_override(settings):
     settings.WALLET_MAX_TOP_UP = MAX_TOP_UP
     settings.WALLET_MAX_BALANCE = MAX_BALANCE
+    settings.WALLET_QUERY_AFTER = 0  # wallet_sync asks about a processing refund at once
     return settings
