@@ -776,9 +776,11 @@ def top_up_refund_finish(*, refund_id: str, result: RefundResult, error: str = "
     if refund.status != TopUpRefundStatus.PENDING:
         return refund
     if result.state == RefundState.PENDING:
-        if result.channel_refund_id and not refund.channel_refund_id:
-            refund.channel_refund_id = result.channel_refund_id
-            refund.save(update_fields=["channel_refund_id"])
+        if result.channel_refund_id:
+            # The channel has it (WeChat Pay's PROCESSING with its refund id): an earlier
+            # unanswered call's error no longer applies, so wallet_sync only asks, never re-sends.
+            refund.channel_refund_id, refund.error = result.channel_refund_id, ""
+            refund.save(update_fields=["channel_refund_id", "error"])
         return refund
     _top_up_refund_apply(top_up, refund, result=result, error=error)
     return refund
@@ -872,13 +874,28 @@ def top_up_refund_settle(*, refund_id: str) -> TopUpRefund:
     """Ask the channel about one pending refund (``refund_query``) and apply a final answer. Returns it fresh.
 
     A channel that cannot be reached or answers "still processing" leaves it
-    frozen for the next run.
+    frozen for the next run. A refund whose first call got no readable answer
+    and that the channel has not decided is sent again with the same number.
     """
     refund = TopUpRefund.objects.select_related("top_up").get(pk=refund_id)
     if refund.status != TopUpRefundStatus.PENDING:
         return refund
+    top_up = refund.top_up
     try:
-        result = channel_get(refund.top_up.channel).refund_query(top_up_id=refund.top_up_id, refund_id=refund.id)
+        adapter = channel_get(top_up.channel)
+        result = adapter.refund_query(top_up_id=top_up.id, refund_id=refund.id)
+        if result.state == RefundState.PENDING and refund.error and not result.channel_refund_id:
+            # The first call had no readable answer and the channel knows of no such refund:
+            # send it again under the same refund number, which every channel makes once
+            # (Alipay's documented way when its query finds nothing; WeChat Pay and the
+            # sandbox answer a repeated out_refund_no with the refund they already have).
+            result = adapter.refund(
+                top_up_id=top_up.id,
+                refund_id=refund.id,
+                amount=refund.amount,
+                total=top_up.amount,
+                reason=refund.reason,
+            )
     except (ChannelError, ChannelUnavailable, ImproperlyConfigured) as exc:  # one channel down must not stop the rest
         logger.warning("wallet_sync: query of refund %s failed: %s", refund.id, exc)
         return refund

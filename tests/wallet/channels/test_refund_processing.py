@@ -209,6 +209,24 @@ def test_a_refund_call_without_a_readable_answer_stays_frozen_and_the_channels_a
     assert wallet_audit() == []
 
 
+def test_a_refund_the_channel_reports_processing_after_a_lost_answer_is_only_asked_about(
+    api, provider_key, staff, clock
+):
+    top_up = paid_top_up(api, provider_key)
+    api.routes[("POST", REFUNDS)] = (502, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
+    refund = top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("4.00"), reason="用户申请")
+    assert refund.status == "pending" and refund.error
+    posts = sum(1 for call in api.calls if call["route"] == REFUNDS)
+    for _ in range(2):
+        clock.shift(61)
+        api.routes[("GET", f"{REFUNDS}/{refund.id}")] = (200, {"refund_id": "5001", "status": "PROCESSING"})
+        top_up_refunds_sync()
+    refund.refresh_from_db()
+    assert (refund.status, refund.channel_refund_id, refund.error) == ("pending", "5001", "")
+    assert sum(1 for call in api.calls if call["route"] == REFUNDS) == posts  # never sent twice
+    assert len(refund_queries(api)) == 2
+
+
 def test_a_channel_that_cannot_be_asked_leaves_the_refund_frozen_for_the_next_run(api, provider_key, staff, clock):
     top_up = paid_top_up(api, provider_key)
     refund = processing_refund(api, top_up, staff)
@@ -355,6 +373,25 @@ def test_alipay_a_refund_without_an_answer_is_settled_by_the_fastpay_refund_quer
     queries = [c for c in gateway.calls if c["params"]["method"] == "alipay.trade.fastpay.refund.query"]
     assert [q["biz"] for q in queries] == [{"out_trade_no": top_up.id, "out_request_no": refund.id}] * 2
     assert all(q["verified"] for q in queries)
+    refund.refresh_from_db()
+    assert refund.status == "succeeded" and balances(top_up) == (Decimal("6.00"), Decimal("0.00"))
+    assert wallet_audit() == []
+
+
+def test_alipay_a_refund_it_never_got_is_sent_again_under_the_same_number(gateway, provider_key, staff, clock):
+    top_up, fields = alipay_paid(provider_key)
+    gateway.answers["alipay.trade.refund"] = alipay_tests.business_failure("ACQ.SYSTEM_ERROR")
+    refund = top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("4.00"), reason="用户申请")
+    assert refund.status == "pending"
+    clock.shift(61)
+    # Alipay: "no data" means not made; the documented remedy is the same call with the same out_request_no.
+    gateway.answers["alipay.trade.fastpay.refund.query"] = alipay_tests.success(out_request_no=refund.id)
+    gateway.answers["alipay.trade.refund"] = alipay_tests.success(trade_no=fields["trade_no"], fund_change="Y")
+    assert top_up_refunds_sync().succeeded == 1
+    methods = [c["params"]["method"] for c in gateway.calls[-2:]]
+    assert methods == ["alipay.trade.fastpay.refund.query", "alipay.trade.refund"]
+    refunds = [c["biz"] for c in gateway.calls if c["params"]["method"] == "alipay.trade.refund"]
+    assert refunds[0] == refunds[1] and refunds[1]["out_request_no"] == refund.id  # the same request again
     refund.refresh_from_db()
     assert refund.status == "succeeded" and balances(top_up) == (Decimal("6.00"), Decimal("0.00"))
     assert wallet_audit() == []
