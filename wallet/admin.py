@@ -361,6 +361,7 @@ class TopUpRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "finish_entry",
         "created_at",
         "finished_at",
+        "queried_at",  # a pending one: when wallet_sync last asked the channel
     )
     readonly_fields = fields
 
