@@ -128,6 +128,15 @@ def test_the_checkout_page_pays_and_pay_disappears_once_paid(person):
     assert balance(person) == "8.80"
 
 
+def test_any_client_holding_pay_url_can_pay_without_our_cookies(person):
+    top_up = create(person, "3.00")
+    checkout = "/" + top_up["pay"]["url"].split("://", 1)[1].partition("/")[2]
+    stranger = Client(enforce_csrf_checks=True)  # no session, no CSRF cookie: a provider's page is not ours
+    assert stranger.post(checkout, {"outcome": "succeeded"}).status_code in (302, 303)
+    assert show(person, top_up)["status"] == "paid" and balance(person) == "3.00"
+    assert Client().get(checkout.rstrip("/").rpartition("/")[0] + "/not-a-token/").status_code == 404
+
+
 # --- notifications ------------------------------------------------------------------------------------
 
 
