@@ -480,3 +480,21 @@ def test_a_refund_notification_racing_wallet_sync_settles_the_refund_once(api, p
     assert (top_up.status, top_up.refunded_amount) == ("partially_refunded", Decimal("3.00"))
     assert balances(top_up) == (Decimal("7.00"), Decimal("0.00"))
     assert wallet_audit() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_wallet_sync_on_several_hosts_at_once_asks_about_each_refund_once(api, provider_key, staff, clock):
+    from tests.wallet.test_concurrency import run_parallel
+
+    top_up = paid_top_up(api, provider_key)
+    refunds = [processing_refund(api, top_up, staff, amount="1.00") for _ in range(6)]
+    clock.shift(61)
+    for refund in refunds:
+        api.routes[("GET", f"{REFUNDS}/{refund.id}")] = (200, {"refund_id": "5", "status": "SUCCESS"})
+    reports = run_parallel(4, top_up_refunds_sync)
+    assert sum(report.queried for report in reports) == 6
+    assert sum(report.succeeded for report in reports) == 6
+    assert sorted(call["route"] for call in refund_queries(api)) == sorted(f"{REFUNDS}/{r.id}" for r in refunds)
+    assert balances(top_up) == (Decimal("4.00"), Decimal("0.00"))
+    assert wallet_audit() == []
