@@ -28,8 +28,9 @@ from wallet.models import (
     ReconciliationRun,
     TopUp,
     TopUpRefund,
+    TopUpRefundStatus,
 )
-from wallet.services import top_up_refund, wallet_adjust
+from wallet.services import top_up_refund, top_up_refund_check, wallet_adjust
 
 
 def _owner_q(term: str, prefix: str) -> Q:
@@ -364,6 +365,24 @@ class TopUpRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "queried_at",  # a pending one: when wallet_sync last asked the channel
     )
     readonly_fields = fields
+    actions = ["ask_the_channel"]
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("wallet.refund_top_up")
+
+    @admin.action(
+        description=gettext_lazy("Ask the channel now about the selected pending refunds"), permissions=["refund"]
+    )
+    def ask_the_channel(self, request, queryset):
+        """What wallet_sync does every minute, now, for the refunds staff chose (the service checks the actor)."""
+        for refund_id in queryset.filter(status=TopUpRefundStatus.PENDING).values_list("pk", flat=True):
+            try:
+                refund = top_up_refund_check(actor=request.user, refund_id=refund_id)
+            except ServiceError as exc:
+                messages.error(request, f"{refund_id}: {exc.message}")
+                continue
+            label = TopUpRefundStatus(refund.status).label
+            messages.info(request, _("%(id)s: %(status)s") % {"id": refund.pk, "status": label})
 
 
 # --- Reconciliation (read-only: runs are written by wallet_reconcile only) ----------------------

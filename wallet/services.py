@@ -902,6 +902,29 @@ def top_up_refund_settle(*, refund_id: str) -> TopUpRefund:
     return top_up_refund_finish(refund_id=refund.id, result=result)
 
 
+def top_up_refund_check(*, actor: Person, refund_id: str) -> TopUpRefund:
+    """Staff asking the channel now about a pending refund, as the next ``wallet_sync`` run would.
+
+    ``actor`` needs ``wallet.refund_top_up``. Refused (RefundNotAllowed) for a
+    refund younger than ``WALLET_QUERY_AFTER``: it may still be on its way to
+    the channel, which would answer "no such refund". Returns the refund,
+    settled if the channel has decided. Raises WalletPermissionDenied,
+    NotFound, RefundNotAllowed.
+    """
+    if not (actor and actor.is_active and actor.is_staff and actor.has_perm("wallet.refund_top_up")):
+        raise WalletPermissionDenied(_("You do not have permission to refund top-ups."))
+    refund = TopUpRefund.objects.filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound()
+    if refund.status != TopUpRefundStatus.PENDING:
+        return refund
+    now = timezone.now()
+    if refund.created_at > now - timedelta(seconds=wallet_settings.QUERY_AFTER):
+        raise RefundNotAllowed(_("The channel may still be receiving this refund: ask again in a minute."))
+    TopUpRefund.objects.filter(pk=refund.pk).update(queried_at=now)
+    return top_up_refund_settle(refund_id=refund.pk)
+
+
 def _refund_notification_apply(
     *, top_up: TopUp, notification: Notification, stored: dict[str, Any]
 ) -> ServiceError | None:
@@ -966,6 +989,7 @@ __all__ = [
     "top_up_get",
     "top_up_query",
     "top_up_refund",
+    "top_up_refund_check",
     "top_up_refund_finish",
     "top_up_refund_settle",
     "top_up_refunds_sync",

@@ -498,3 +498,54 @@ def test_wallet_sync_on_several_hosts_at_once_asks_about_each_refund_once(api, p
     assert sorted(call["route"] for call in refund_queries(api)) == sorted(f"{REFUNDS}/{r.id}" for r in refunds)
     assert balances(top_up) == (Decimal("4.00"), Decimal("0.00"))
     assert wallet_audit() == []
+
+
+# --- staff asking now (admin) ------------------------------------------------------------------------
+
+
+def test_staff_can_ask_the_channel_now_from_the_admin_but_not_too_early(staff, clock, monkeypatch, client):
+    from django.contrib.messages import get_messages
+
+    from tests.wallet.conftest import fund
+    from wallet.channels.base import ChannelError
+    from wallet.errors import WalletPermissionDenied
+    from wallet.services import top_up_refund_check
+
+    top_up = fund(UserFactory(), "10.00")
+
+    def lost(self, **kwargs):
+        raise ChannelError("read timed out")
+
+    monkeypatch.setattr(SandboxChannel, "refund", lost)
+    refund = top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("2.00"), reason="r")
+    monkeypatch.undo()
+    assert refund.status == "pending"
+    client.force_login(staff)
+    changelist = "/admin/wallet/topuprefund/"
+    ask = {"action": "ask_the_channel", "_selected_action": [refund.id]}
+
+    response = client.post(changelist, ask)
+    assert response.status_code == 302
+    assert "ask again in a minute" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    refund.refresh_from_db()
+    assert refund.status == "pending"
+
+    clock.shift(61)
+    response = client.post(changelist, ask)
+    refund.refresh_from_db()
+    assert refund.status == "failed" and refund.queried_at is not None  # the sandbox never got it: back
+    assert balances(top_up) == (Decimal("10.00"), Decimal("0.00"))
+    assert wallet_audit() == []
+
+    viewer = UserFactory(is_staff=True)
+    with pytest.raises(WalletPermissionDenied):
+        top_up_refund_check(actor=viewer, refund_id=refund.id)
+    with pytest.raises(WalletPermissionDenied):
+        top_up_refund_check(actor=top_up.user, refund_id=refund.id)
+    assert "ask_the_channel" in client.get(changelist).content.decode()
+    from django.contrib.auth.models import Permission
+
+    viewer.user_permissions.add(Permission.objects.get(codename="view_topuprefund"))
+    client.force_login(viewer)
+    page = client.get(changelist)
+    assert page.status_code == 200 and "ask_the_channel" not in page.content.decode()
