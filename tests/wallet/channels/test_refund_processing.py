@@ -524,9 +524,11 @@ def test_staff_can_ask_the_channel_now_from_the_admin_but_not_too_early(staff, c
     changelist = "/admin/wallet/topuprefund/"
     ask = {"action": "ask_the_channel", "_selected_action": [refund.id]}
 
-    response = client.post(changelist, ask)
+    response = client.post(changelist, ask, headers={"Accept-Language": "en"})
     assert response.status_code == 302
     assert "ask again in a minute" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    response = client.post(changelist, ask)  # zh-hans, the default
+    assert "请一分钟后再查询。" in " ".join(str(m) for m in get_messages(response.wsgi_request))
     refund.refresh_from_db()
     assert refund.status == "pending"
 
