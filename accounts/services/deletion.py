@@ -174,7 +174,7 @@ def user_erase(*, user: User, origin: Origin) -> None:
     user.username = None
     for name in ERASED_PROFILE_FIELDS:
         setattr(user, name, "")
-    user.avatar = user.avatar_thumbnail = ""  # type: ignore[assignment]
+    user.avatar = user.avatar_thumbnail = ""
     user.set_unusable_password()
     user.last_login = None
     user.is_active = False
