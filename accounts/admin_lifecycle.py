@@ -138,7 +138,8 @@ class DeletionStatusFilter(admin.SimpleListFilter):
         if self.value() == "scheduled":
             return queryset.filter(delete_after__isnull=False, deleted_at__isnull=True)
         if self.value() == "erased":
-            return queryset.filter(deleted_at__isnull=False)
+            # A purge keeps delete_after: the condition on it lets the database use its index.
+            return queryset.filter(delete_after__isnull=False, deleted_at__isnull=False)
         return queryset
 
 

@@ -91,7 +91,8 @@ def user_deletion_schedule(
     a ``code`` / ``verification_token`` of purpose ``delete_account`` for the
     account's own number. ``keep_device_id``: the device making the request,
     which stays signed in so that the person can still cancel (None: every
-    device ends). Already scheduled: nothing changes (the first date stands).
+    device ends). Already scheduled: nothing is checked and nothing changes
+    (the first date stands).
 
     Raises what a lifecycle hook refuses with (``wallet_not_empty``) before
     the proof is checked, so a code is not spent on a refusal;
@@ -99,6 +100,8 @@ def user_deletion_schedule(
     PasswordIncorrect, AccountLocked and the code errors. Writes the user row,
     one security event and the ended devices, in one transaction.
     """
+    if user.delete_after is not None:
+        return user  # asked already: nothing to prove, nothing changes
     user_deletion_check(user=user)
     _proof_check(user=user, password=password, code=code, verification_token=verification_token, origin=origin)
     with transaction.atomic():

@@ -243,3 +243,17 @@ def test_staff_see_the_deletion_state_but_cannot_change_it(person, settings):
 def test_staff_grant_refuses_an_unknown_login(db):
     with pytest.raises(Exception, match="No account"):
         call_command("accounts_staff_grant", "nobody", "--group", "support")
+
+
+def test_an_erased_account_is_found_with_the_erased_filter(person):
+    from accounts.services.deletion import users_purge
+
+    User.objects.filter(pk=person.pk).update(
+        deletion_scheduled_at="2026-12-01T10:00:00Z", delete_after="2026-12-01T10:00:00Z"
+    )
+    spend(person, "40.00")  # empty the wallet so the purge goes through
+    assert users_purge(origin=Origin.system()).purged == [person.pk]
+    support = staff_client("support1", "support")
+    listing = support.get(reverse("admin:accounts_user_changelist") + "?deletion=erased").content.decode()
+    assert f"/admin/accounts/user/{person.pk}/change/" in listing
+    assert "已于" in listing and "注销" in listing
