@@ -182,6 +182,23 @@ def test_wallet_not_empty_while_a_top_up_is_pending(owner):
     assert_api_error(response, 409, "wallet_not_empty")
 
 
+def test_wallet_not_empty_while_money_is_frozen_on_its_way_back_to_the_channel(owner, monkeypatch):
+    from wallet.channels.base import RefundResult, RefundState
+    from wallet.channels.sandbox import SandboxChannel
+    from wallet.services import top_up_refund, wallet_get
+
+    top_up = fund(owner, "30.00")
+    spend(owner, "18.00")
+    # The sandbox channel (ours, in-process) answers "processing": the 12.00 stays frozen.
+    monkeypatch.setattr(SandboxChannel, "refund", lambda self, **kw: RefundResult(state=RefundState.PENDING))
+    boss = User.objects.create_superuser(username="boss", password="Boss-pass-1234")
+    top_up_refund(actor=boss, top_up_id=top_up.id, amount=Decimal("12.00"), reason="asked by support")
+    state = wallet_get(user=owner)
+    assert (state.balance, state.frozen) == (Decimal("0.00"), Decimal("12.00"))
+    response = bearer(sign_in()["access"]).post("/api/v1/me/deletion/", {"password": PASSWORD})
+    assert_api_error(response, 409, "wallet_not_empty")
+
+
 def test_wallet_not_empty_does_not_spend_the_code(owner):
     fund(owner, "1.00")
     access = sign_in()["access"]
