@@ -228,3 +228,4 @@ def users_purge(
                     result.skipped[user.pk] = "error"
                 else:
                     result.purged.append(user.pk)
+                    logger.info("accounts_purge: erased user %s", user.pk)
