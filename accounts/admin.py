@@ -29,7 +29,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_lifecycle import ConsentInline, DeviceInline
+from accounts.admin_lifecycle import ConsentInline, DeletionDisplayMixin, DeletionStatusFilter, DeviceInline
 from accounts.admin_security import SecurityEventAdminMixin, SecurityEventInline, report_skipped
 from accounts.errors import StaffPermissionDenied
 from accounts.models import User
@@ -121,7 +121,7 @@ class UserChangeForm(DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
+class UserAdmin(DeletionDisplayMixin, SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
     list_display = (
@@ -133,13 +133,23 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
         "role",
         "is_active",
         "login_lock",
+        "deletion_status",
         "date_joined",
     )
     list_display_links = ("id", "phone", "username")
-    list_filter = ("role", "is_active", "is_staff")
+    list_filter = ("role", "is_active", "is_staff", DeletionStatusFilter)
     search_fields = ("username", "nickname", "email")
     ordering = ("-date_joined",)
-    readonly_fields = ("last_login", "date_joined", "tokens_valid_after", "avatar_preview")
+    # The deletion dates are shown, never edited: staff cannot bring a deletion forward (admin_lifecycle).
+    readonly_fields = (
+        "last_login",
+        "date_joined",
+        "tokens_valid_after",
+        "avatar_preview",
+        "deletion_scheduled_at",
+        "delete_after",
+        "deleted_at",
+    )
     fieldsets = (
         (None, {"fields": ("phone", "username", "password")}),
         (_("Profile"), {"fields": ("nickname", "gender", "email", "job", "company", "avatar_preview")}),
@@ -148,6 +158,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
             {"fields": ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
         (_("Important dates"), {"fields": ("last_login", "date_joined", "tokens_valid_after")}),
+        (_("Account deletion"), {"fields": ("deletion_scheduled_at", "delete_after", "deleted_at")}),
     )
     actions = ["remove_avatars"]
     inlines = (SecurityEventInline, DeviceInline, ConsentInline)

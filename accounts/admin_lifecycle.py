@@ -1,4 +1,4 @@
-"""Admin pages of the account lifecycle: signed-in devices, legal documents, consents.
+"""Admin pages of the account lifecycle: signed-in devices, legal documents, consents, deletion state.
 
 Devices and consents are records, never edited here: staff see them and may
 end a device, through ``accounts.services.devices.device_end_by_staff``,
@@ -10,6 +10,8 @@ one is not edited afterwards (people agreed to that text).
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_security import report_skipped
@@ -119,3 +121,42 @@ class LegalDocumentAdmin(admin.ModelAdmin):
         if obj is not None:
             return [field.name for field in LegalDocument._meta.fields]
         return []
+
+
+class DeletionStatusFilter(admin.SimpleListFilter):
+    """Users by account deletion state: none, scheduled (in the grace period), erased."""
+
+    title = _("account deletion")
+    parameter_name = "deletion"
+
+    def lookups(self, request, model_admin):
+        return (("none", _("Not requested")), ("scheduled", _("Scheduled")), ("erased", _("Erased")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(delete_after__isnull=True, deleted_at__isnull=True)
+        if self.value() == "scheduled":
+            return queryset.filter(delete_after__isnull=False, deleted_at__isnull=True)
+        if self.value() == "erased":
+            # A purge keeps delete_after: the condition on it lets the database use its index.
+            return queryset.filter(delete_after__isnull=False, deleted_at__isnull=False)
+        return queryset
+
+
+class DeletionDisplayMixin:
+    """The deletion state on the user list and page: shown, never editable.
+
+    Staff see when a person asked and when ``accounts_purge`` will erase the
+    account, but have no control to bring it forward: the grace period is the
+    person's, to change their mind (only they can cancel, by signing in).
+    """
+
+    @admin.display(description=_("Deletion"), ordering="delete_after")
+    def deletion_status(self, obj):
+        if obj.deleted_at is not None:
+            return _("Erased %(when)s") % {"when": date_format(localtime(obj.deleted_at), "SHORT_DATETIME_FORMAT")}
+        if obj.delete_after is not None:
+            return _("Erased after %(when)s") % {
+                "when": date_format(localtime(obj.delete_after), "SHORT_DATETIME_FORMAT")
+            }
+        return "—"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import api
+from accounts import api, api_deletion
 
 urlpatterns = [
     path("auth/register/", api.RegisterApi.as_view(), name="api-auth-register"),
@@ -18,5 +18,7 @@ urlpatterns = [
     path("me/avatar/", api.AvatarApi.as_view(), name="api-me-avatar"),
     path("me/devices/", api.DevicesApi.as_view(), name="api-me-devices"),
     path("me/devices/<str:device_id>/", api.DeviceApi.as_view(), name="api-me-device"),
+    path("me/deletion/", api_deletion.DeletionApi.as_view(), name="api-me-deletion"),
+    path("me/export/", api_deletion.ExportApi.as_view(), name="api-me-export"),
     path("sms/codes/", api.SmsCodeSendApi.as_view(), name="sms-code-send"),
 ]

@@ -51,3 +51,8 @@ def avatar_max_bytes() -> int:
 def avatar_max_pixels() -> int:
     """``AVATAR_MAX_PIXELS``: width × height above which an image is refused from its header."""
     return int(settings.AVATAR_MAX_PIXELS)
+
+
+def deletion_grace_days() -> int:
+    """``ACCOUNTS_DELETION_GRACE_DAYS``: days between asking for deletion and the purge (0: the next purge)."""
+    return max(0, int(settings.ACCOUNTS_DELETION_GRACE_DAYS))

@@ -151,3 +151,18 @@ class ProfileForm(forms.Form):
     @classmethod
     def initial_for(cls, user) -> dict:
         return {name: getattr(user, name) or "" for name in cls.base_fields}
+
+
+class DeletionForm(forms.Form):
+    """Account deletion (注销): the password, or a code sent to the account's own number (either will do)."""
+
+    password = _password_field(_("Password"), autocomplete="current-password", required=False)
+    code = _code_field()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        if not user.has_usable_password():
+            del self.fields["password"]
+        if not user.phone:
+            del self.fields["code"]

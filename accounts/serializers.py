@@ -10,12 +10,18 @@ class AvatarSerializer(serializers.Serializer):
     thumbnail_url = serializers.URLField()
 
 
+class DeletionSerializer(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField()
+    delete_after = serializers.DateTimeField()
+
+
 class UserSerializer(serializers.ModelSerializer):
     """The User object of API.md (output only)."""
 
     phone = serializers.SerializerMethodField()
     avatar = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField()
+    deletion = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -32,6 +38,7 @@ class UserSerializer(serializers.ModelSerializer):
             "role",
             "has_password",
             "date_joined",
+            "deletion",
         )
         read_only_fields = fields
 
@@ -40,6 +47,13 @@ class UserSerializer(serializers.ModelSerializer):
 
     def get_has_password(self, user) -> bool:
         return user.has_usable_password()
+
+    @extend_schema_field(DeletionSerializer(allow_null=True))
+    def get_deletion(self, user) -> dict | None:
+        # From the user row itself: GET /me/ stays one query.
+        if user.delete_after is None or user.deleted_at is not None:
+            return None
+        return DeletionSerializer({"scheduled_at": user.deletion_scheduled_at, "delete_after": user.delete_after}).data
 
     @extend_schema_field(AvatarSerializer(allow_null=True))
     def get_avatar(self, user) -> dict | None:
@@ -173,6 +187,12 @@ class SmsCodeSendOutputSerializer(serializers.Serializer):
     purpose = serializers.CharField()
     expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
     resend_in = serializers.IntegerField(help_text="Seconds before another code may be requested.")
+
+
+class DeletionInputSerializer(_CodeOrTokenInput):
+    password = _password_field(
+        required=False, allow_blank=True, max_length=4096, help_text="Or a delete_account code / verification_token."
+    )
 
 
 class DeviceSerializer(serializers.ModelSerializer):

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import path, re_path
 
-from accounts import views
+from accounts import views, views_lifecycle
 
 app_name = "accounts"
 
@@ -18,6 +18,10 @@ urlpatterns = [
     path("account/phone/", views.phone_change, name="phone_change"),
     path("account/avatar/", views.avatar_upload, name="avatar_upload"),
     path("account/avatar/delete/", views.avatar_delete, name="avatar_delete"),
+    path("account/devices/<str:device_id>/end/", views_lifecycle.device_end, name="device_end"),
+    path("account/delete/", views_lifecycle.deletion, name="deletion"),
+    path("account/delete/cancel/", views_lifecycle.deletion_cancel, name="deletion_cancel"),
+    path("account/export/", views_lifecycle.data_export, name="data_export"),
 ]
 
 # Uploaded media in development only (the view answers 404 unless DEBUG is on);

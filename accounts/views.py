@@ -29,7 +29,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.static import serve
 
-from accounts import services
+from accounts import conf, services
 from accounts.authentication import authenticated_user
 from accounts.forms import (
     LoginCodeForm,
@@ -42,6 +42,7 @@ from accounts.forms import (
 )
 from accounts.models import User
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
+from accounts.selectors import devices_live
 from accounts.services.avatar import avatar_remove, avatar_set
 from accounts.services.common import password_validate_new, username_clean
 from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_device_id, session_login
@@ -438,7 +439,14 @@ def account(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:account")
     else:
         form = ProfileForm(initial=initial)
-    return _render(request, "accounts/account.html", {"form": form})
+    context = {
+        "form": form,
+        # The "登录设备" and "注销账号" sections (their forms post to accounts.views_lifecycle).
+        "devices": devices_live(user=user),
+        "current_device": session_device_id(request),
+        "deletion_grace_days": conf.deletion_grace_days(),
+    }
+    return _render(request, "accounts/account.html", context)
 
 
 @_sensitive

@@ -203,6 +203,12 @@ ACCOUNTS_LOGIN_IP_RATE = env.str("ACCOUNTS_LOGIN_IP_RATE", default="30/m")
 ACCOUNTS_LOCKOUT_RATE = env.str("ACCOUNTS_LOCKOUT_RATE", default="")
 # A phone change needs a login this recent, or the current password.
 ACCOUNTS_RECENT_LOGIN_SECONDS = env.int("ACCOUNTS_RECENT_LOGIN_SECONDS", default=600)
+# Days between asking for account deletion (注销) and accounts_purge erasing it;
+# the person may sign in and cancel meanwhile. 0: erased by the next purge.
+ACCOUNTS_DELETION_GRACE_DAYS = env.int("ACCOUNTS_DELETION_GRACE_DAYS", default=15)
+# Other apps' parts in deleting and exporting an account (accounts.lifecycle):
+# dotted paths loaded at run time, so accounts never imports them.
+ACCOUNTS_LIFECYCLE_HOOKS = ["wallet.lifecycle.WalletLifecycle"]
 
 # --- Avatars ------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
@@ -324,6 +330,7 @@ REST_FRAMEWORK = {
         "sms_send": env.str("THROTTLE_SMS_SEND", default="10/m"),
         "sms_verify": env.str("THROTTLE_SMS_VERIFY", default="30/m"),
         "avatar_upload": env.str("THROTTLE_AVATAR_UPLOAD", default="10/m"),
+        "data_export": env.str("THROTTLE_DATA_EXPORT", default="5/h"),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

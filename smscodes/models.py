@@ -8,6 +8,7 @@ class Purpose(models.TextChoices):
     LOGIN = "login", _("Login")
     RESET_PASSWORD = "reset_password", _("Password reset")
     CHANGE_PHONE = "change_phone", _("Phone number change")
+    DELETE_ACCOUNT = "delete_account", _("Account deletion")
 
 
 class SmsStatus(models.TextChoices):

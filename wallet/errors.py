@@ -15,6 +15,7 @@ __all__ = [
     "NotificationSignatureInvalid",
     "RefundExceedsCharge",
     "RefundNotAllowed",
+    "WalletNotEmpty",
     "WalletPermissionDenied",
 ]
 
@@ -23,6 +24,17 @@ class InsufficientFunds(ServiceError):
     status = 409
     code = "insufficient_funds"
     default_message = _("Insufficient balance.")
+
+
+class WalletNotEmpty(ServiceError):
+    """Account deletion refused: the wallet holds money (balance or frozen) or a top-up is pending."""
+
+    status = 409
+    code = "wallet_not_empty"
+    default_message = _(
+        "Your wallet still holds money or has a top-up in progress. Spend the balance first, or ask customer "
+        "support to refund it to the account you paid from, then delete the account."
+    )
 
 
 class IdempotencyInProgress(ServiceError):

@@ -15,11 +15,13 @@ from smscodes.validators import sms_phone_validate, sms_purpose_validate
 
 # The account rule of each purpose: the number must be free, or must belong to an account.
 NEEDS_FREE_NUMBER = frozenset({Purpose.REGISTER, Purpose.CHANGE_PHONE})
-NEEDS_ACCOUNT = frozenset({Purpose.LOGIN, Purpose.RESET_PASSWORD})
+# delete_account: the code goes to the account's own number (the deletion
+# service checks it is the caller's), so the number must be registered.
+NEEDS_ACCOUNT = frozenset({Purpose.LOGIN, Purpose.RESET_PASSWORD, Purpose.DELETE_ACCOUNT})
 
 
 def phone_code_rule_check(*, phone: str, purpose: str) -> None:
-    """Raise PhoneTaken (register, change_phone) or PhoneNotRegistered (login, reset_password).
+    """Raise PhoneTaken (register, change_phone) or PhoneNotRegistered (login, reset_password, delete_account).
 
     ``phone`` in E.164. One query (``EXISTS``) for the purposes with a rule.
     """

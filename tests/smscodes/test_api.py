@@ -152,7 +152,7 @@ def test_bad_numbers_are_400_with_a_phone_field_error(api_client, phone, code):
         ({"phone": "", "purpose": "register"}, "phone"),
         ({"phone": "1" * 200, "purpose": "register"}, "phone"),
         ({"phone": PHONE}, "purpose"),
-        ({"phone": PHONE, "purpose": "delete_account"}, "purpose"),
+        ({"phone": PHONE, "purpose": "close_account"}, "purpose"),
         ({"phone": PHONE, "purpose": ""}, "purpose"),
         ({"phone": PHONE, "purpose": ["register"]}, "purpose"),
     ],

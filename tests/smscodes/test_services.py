@@ -110,7 +110,7 @@ def test_other_allowed_regions_can_be_configured(settings):
 
 def test_unknown_purpose_is_a_field_error():
     with pytest.raises(InvalidInput) as caught:
-        send(purpose="delete_account")
+        send(purpose="close_account")
     assert "purpose" in caught.value.fields
 
 
