@@ -101,3 +101,36 @@ def form_restore(
     for name, messages in stashed.get("errors", {}).items():
         form.add_error(name if name in form.fields else None, messages)
     return form
+
+
+# --- What was typed, across a language switch ------------------------------------------------
+_KEPT_FORM = "kept-form"
+
+
+def form_kept_stash(request, *, path: str, form_id: str) -> None:
+    """Keep the posted fields of form ``form_id`` (minus secrets) for the next GET of ``path``."""
+    if not form_id:
+        return
+    data = {
+        name: [str(value).replace("\x00", "")[:_MAX_VALUE] for value in request.POST.getlist(name)]
+        for name in request.POST
+        if _kept(name) and name != "language"
+    }
+    request.session[_KEPT_FORM] = {"path": path, "form": form_id, "data": data}
+
+
+def form_kept_restore(request, *, form_id: str, form: forms.BaseForm) -> None:
+    """Put what was kept for ``form_id`` on this page into the unbound ``form``'s initial values; once."""
+    session = getattr(request, "session", None)
+    if session is None or form.is_bound or _KEPT_FORM not in session:
+        return
+    kept = session[_KEPT_FORM]
+    if kept.get("form") != form_id or kept.get("path") != request.path:
+        return
+    del session[_KEPT_FORM]
+    for name, values in kept.get("data", {}).items():
+        field = form.fields.get(name)
+        if field is None or not values:
+            continue
+        multiple = getattr(field.widget, "allow_multiple_selected", False)
+        form.initial[name] = values if multiple else values[0]
