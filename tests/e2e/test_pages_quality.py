@@ -58,6 +58,34 @@ def _csrf_failure(page):
     assert page.get_by_test_id("csrf-back").is_visible()
 
 
+def _wallet_errors(page):
+    page.get_by_test_id("top-up-amount").fill("abc")
+    with page.expect_navigation():
+        page.get_by_test_id("top-up-submit").click()
+    assert page.url.endswith("/wallet/")  # post/redirect/get
+
+
+def _to_checkout(page):
+    page.get_by_test_id("top-up-preset").first.click()
+    with page.expect_navigation():
+        page.get_by_test_id("top-up-submit").click()
+    page.wait_for_url("**/wallet/sandbox/**")
+
+
+def _to_paid_result(page):
+    _to_checkout(page)
+    with page.expect_navigation():
+        page.get_by_test_id("sandbox-pay-success").click()
+    page.wait_for_url("**/wallet/top-ups/**")
+
+
+def _wallet_with_history(page):
+    _to_paid_result(page)
+    with page.expect_navigation():
+        page.get_by_test_id("back-to-wallet").click()
+    assert page.get_by_test_id("history-row").count() >= 1
+
+
 # (name, path, logged in, what to do once the page is open)
 PAGES = [
     ("home", "/", False, None),
@@ -77,6 +105,10 @@ PAGES = [
     ("password-change-errors", "/account/password/", True, _password_change_errors),
     ("phone-change", "/account/phone/", True, None),
     ("wallet", "/wallet/", True, None),
+    ("wallet-errors", "/wallet/", True, _wallet_errors),
+    ("sandbox-checkout", "/wallet/", True, _to_checkout),
+    ("top-up-result", "/wallet/", True, _to_paid_result),
+    ("wallet-with-history", "/wallet/", True, _wallet_with_history),
 ]
 
 

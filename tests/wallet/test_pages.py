@@ -195,3 +195,9 @@ def test_amounts_are_shown_with_the_yuan_sign_never_cny(user, page_client):
     assert "+¥1,234.50" in html
     assert "¥10</label>" in html.replace("\n", "") or "¥10\n" in html or " ¥10<" in html
     assert "CNY" not in html
+
+
+def test_a_mistyped_amount_gets_one_message_not_two(page_client):
+    page_client.post("/wallet/top-up/", {"amount": "abc", "channel": "sandbox"})
+    errors = page_client.get("/wallet/").context["top_up_form"].errors["amount"]
+    assert errors == ["请输入金额，例如 10 或 12.50。"]
