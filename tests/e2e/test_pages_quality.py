@@ -45,6 +45,16 @@ def _password_change_errors(page):
         page.locator("main [data-testid=submit]:visible").click()
 
 
+def _code_form_errors(page):
+    # An invalid number and no code (and, where there is one, a weak password): every error at once.
+    page.fill("main #id_phone", "123")
+    if page.locator("main #id_new_password").count():
+        page.fill("main #id_new_password", "123")
+    with page.expect_navigation():
+        page.locator("main [data-testid=submit]:visible").click()
+    assert page.get_by_test_id("form-errors").is_visible()
+
+
 def _open_menu(page):
     page.locator("header summary").click()
 
@@ -92,9 +102,11 @@ PAGES = [
     ("login-password", "/login/", False, None),
     ("login-password-errors", "/login/", False, _login_errors),
     ("login-code", "/login/?method=code", False, None),
+    ("login-code-errors", "/login/?method=code", False, _code_form_errors),
     ("signup", "/signup/", False, None),
     ("signup-errors", "/signup/", False, _signup_errors),
     ("password-reset", "/password/reset/", False, None),
+    ("password-reset-errors", "/password/reset/", False, _code_form_errors),
     ("not-found", "/no-such-page/", False, None),
     ("csrf-failure", "/login/", False, _csrf_failure),
     ("home-signed-in", "/", True, None),
@@ -104,6 +116,7 @@ PAGES = [
     ("password-change", "/account/password/", True, None),
     ("password-change-errors", "/account/password/", True, _password_change_errors),
     ("phone-change", "/account/phone/", True, None),
+    ("phone-change-errors", "/account/phone/", True, _code_form_errors),
     ("wallet", "/wallet/", True, None),
     ("wallet-errors", "/wallet/", True, _wallet_errors),
     ("sandbox-checkout", "/wallet/", True, _to_checkout),
