@@ -55,6 +55,7 @@ _STASH = "form-stash"
 FormT = TypeVar("FormT", bound=forms.BaseForm)
 _NOT_KEPT = ("password", "code", "token", "idempotency_key", "csrfmiddlewaretoken")
 _MAX_VALUE = 500  # a huge value is refused anyway; the stash keeps only its start
+_MAX_FIELDS = 50  # our forms have a handful; a post with hundreds of names does not grow the session
 
 
 def _kept(name: str) -> bool:
@@ -69,11 +70,8 @@ def _values(data: Mapping[str, Any], name: str) -> list[Any]:
 def form_stash(request, key: str, form: forms.BaseForm) -> None:
     """Keep ``form``'s typed data and errors in the session for the next GET of its page (see ``form_restore``)."""
     raw = form.data
-    data = {
-        name: [str(value).replace("\x00", "")[:_MAX_VALUE] for value in _values(raw, name)]
-        for name in raw
-        if _kept(name)
-    }
+    names = [name for name in raw if _kept(name)][:_MAX_FIELDS]
+    data = {name: [str(value).replace("\x00", "")[:_MAX_VALUE] for value in _values(raw, name)] for name in names}
     errors = {name: [str(message) for message in messages] for name, messages in form.errors.items()}
     request.session[f"{_STASH}:{key}"] = {"data": data, "errors": errors}
 
@@ -111,10 +109,9 @@ def form_kept_stash(request, *, path: str, form_id: str) -> None:
     """Keep the posted fields of form ``form_id`` (minus secrets) for the next GET of ``path``."""
     if not form_id:
         return
+    names = [name for name in request.POST if _kept(name) and name != "language"][:_MAX_FIELDS]
     data = {
-        name: [str(value).replace("\x00", "")[:_MAX_VALUE] for value in request.POST.getlist(name)]
-        for name in request.POST
-        if _kept(name) and name != "language"
+        name: [str(value).replace("\x00", "")[:_MAX_VALUE] for value in request.POST.getlist(name)] for name in names
     }
     request.session[_KEPT_FORM] = {"path": path, "form": form_id, "data": data}
 

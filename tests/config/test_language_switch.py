@@ -81,3 +81,10 @@ def test_an_unknown_language_changes_nothing(client):
 
 def test_the_switch_is_post_only(client):
     assert client.get("/i18n/switch/?next=/signup/").status_code == 405
+
+
+def test_a_post_with_hundreds_of_fields_keeps_only_a_bounded_stash(client):
+    posted = {f"f{n}": "x" * 2000 for n in range(300)} | {"language": "en"}
+    client.post("/i18n/switch/?next=/signup/&form=signup-form", posted)
+    kept = client.session["kept-form"]["data"]
+    assert len(kept) <= 50 and all(len(v[0]) <= 500 for v in kept.values())
