@@ -47,7 +47,7 @@ def form_add_service_error(form: forms.BaseForm, exc: ServiceError, *, fields: M
 
 # --- Post/redirect/get for a form that failed -------------------------------------------------
 # A refused POST is not answered with its own page: what was typed and the
-# errors go into the session and the person is sent (303) to the form's page,
+# errors go into the session and the person is redirected to the form's page,
 # which shows them once. A refresh then repeats a GET (no "resubmit?" prompt)
 # and the address bar keeps the page's own URL. Never secrets: fields whose
 # name says password or code, and the idempotency key (a fresh one is drawn).
