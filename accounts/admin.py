@@ -51,6 +51,7 @@ from accounts.sessions import session_keep_after_revocation
 from config.errors import ServiceError
 from config.forms import form_add_service_error
 from config.origin import Origin
+from config.phone_display import phone_display
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -127,7 +128,7 @@ class UserAdmin(DeletionDisplayMixin, SecurityEventAdminMixin, DjangoUserAdmin):
     list_display = (
         "id",
         "avatar_column",
-        "phone",
+        "phone_column",
         "username",
         "nickname",
         "role",
@@ -136,7 +137,7 @@ class UserAdmin(DeletionDisplayMixin, SecurityEventAdminMixin, DjangoUserAdmin):
         "deletion_status",
         "date_joined",
     )
-    list_display_links = ("id", "phone", "username")
+    list_display_links = ("id", "phone_column", "username")
     list_filter = ("role", "is_active", "is_staff", DeletionStatusFilter)
     search_fields = ("username", "nickname", "email")
     ordering = ("-date_joined",)
@@ -165,6 +166,11 @@ class UserAdmin(DeletionDisplayMixin, SecurityEventAdminMixin, DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("phone", "username", "usable_password", "password1", "password2")}),
     )
+
+    @admin.display(description=_("phone number"), ordering="phone")
+    def phone_column(self, obj):
+        # As people write it (138 0013 8000), not E.164; search takes any format.
+        return phone_display(obj.phone) or "-"
 
     # --- who may do what: the staff service's rule, asked per account ---------------------
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from config.phone_display import phone_display
 from config.phones import phone_to_e164
 
 
@@ -148,7 +149,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self):
-        return self.username or str(self.phone or "") or f"user {self.pk}"
+        # A number as people write it (138 0013 8000): the admin's titles and breadcrumbs show this.
+        return self.username or phone_display(self.phone) or f"user {self.pk}"
 
     def clean(self):
         super().clean()

@@ -1,17 +1,21 @@
 import logging
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 
 from config.errors import InvalidInput, NotFound, PermissionDenied, ServerError
 from config.exceptions import error_json
 from config.faults import outage_response_for_current_exception
+from config.forms import form_kept_stash
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +109,36 @@ def csrf_failure(request, reason=""):
     else:
         back = ""
     return render(request, "403_csrf.html", {"back_url": back, "reason": reason}, status=403)
+
+
+@require_POST
+def language_switch(request):
+    """Switch the page language from inside a form, keeping what was typed there (no JavaScript needed).
+
+    The footer's language buttons belong to the page's form in progress
+    (``form="…"`` and ``formaction`` here, see ``keep_typed`` in
+    accounts/templatetags/form_tags.py), so the browser posts that form's
+    fields with the chosen language. What was typed, except secrets and
+    one-time values, is kept in the session for the next GET of the page
+    (``config.forms.form_kept_restore``); then the language is set as Django's
+    ``set_language`` sets it and the person goes back to the page.
+    """
+    language = request.POST.get("language", "")
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = "/"
+    response = redirect(next_url)
+    if language not in dict(settings.LANGUAGES):
+        return response
+    form_kept_stash(request, path=urlsplit(next_url).path, form_id=request.GET.get("form", ""))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

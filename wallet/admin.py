@@ -16,7 +16,9 @@ from django.utils.translation import gettext_lazy
 
 from config.admin import ReadOnlyAdminMixin
 from config.errors import ServiceError
+from config.forms import form_restore, form_stash
 from config.phones import phone_to_e164
+from wallet.amounts import money_display
 from wallet.forms import AdjustBalanceForm, TopUpRefundForm
 from wallet.models import (
     AccountKind,
@@ -127,7 +129,11 @@ class LedgerAccountAdmin(admin.ModelAdmin):
         account = get_object_or_404(
             LedgerAccount.objects.select_related("user"), pk=account_id, kind=AccountKind.WALLET
         )
+        # Post/redirect/get: a refused adjustment comes back to this page (a GET) with its errors.
+        stash = f"wallet-adjust-{account.pk}"
         form = AdjustBalanceForm(request.POST or None)
+        if request.method == "GET":
+            form = form_restore(request, stash, AdjustBalanceForm) or form
         if request.method == "POST" and form.is_valid():
             try:
                 result = wallet_adjust(
@@ -142,17 +148,23 @@ class LedgerAccountAdmin(admin.ModelAdmin):
                 messages.success(
                     request,
                     _("Balance adjusted by %(amount)s; new balance %(balance)s.")
-                    % {"amount": result.line.amount, "balance": result.balance},
+                    % {
+                        "amount": money_display(result.line.amount, account.currency, signed=True),
+                        "balance": money_display(result.balance, account.currency),
+                    },
                 )
                 return redirect(reverse("admin:wallet_ledgeraccount_change", args=[account.pk]))
+        if request.method == "POST":
+            form_stash(request, stash, form)
+            return redirect(request.path)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": account,
             "form": form,
             "title": _("Adjust balance"),
-            "summary": _("Owner: %(owner)s · current balance %(balance)s %(currency)s")
-            % {"owner": account.user, "balance": account.balance, "currency": account.currency},
+            "summary": _("Owner: %(owner)s · current balance %(balance)s")
+            % {"owner": account.user, "balance": money_display(account.balance, account.currency)},
         }
         return TemplateResponse(request, "admin/wallet/action_form.html", context)
 
@@ -271,7 +283,10 @@ class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not request.user.has_perm("wallet.refund_top_up"):
             raise PermissionDenied
         top_up = get_object_or_404(TopUp.objects.select_related("user", "account"), pk=top_up_id)
+        stash = f"wallet-refund-{top_up.pk}"
         form = TopUpRefundForm(request.POST or None)
+        if request.method == "GET":
+            form = form_restore(request, stash, TopUpRefundForm) or form
         if request.method == "POST" and form.is_valid():
             try:
                 refund = top_up_refund(
@@ -284,31 +299,35 @@ class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 _form_errors(form, exc)
             else:
                 if refund.status == "succeeded":
-                    messages.success(request, _("Refunded %(amount)s to the channel.") % {"amount": refund.amount})
+                    messages.success(
+                        request,
+                        _("Refunded %(amount)s to the channel.")
+                        % {"amount": money_display(refund.amount, top_up.currency)},
+                    )
                 elif refund.status == "failed":
                     messages.error(
                         request,
                         _("The channel refused the refund; %(amount)s is back in the wallet. %(error)s")
-                        % {"amount": refund.amount, "error": refund.error},
+                        % {"amount": money_display(refund.amount, top_up.currency), "error": refund.error},
                     )
                 else:
                     messages.warning(request, _("The refund is pending at the channel; the amount stays frozen."))
                 return redirect(reverse("admin:wallet_topup_change", args=[top_up.pk]))
+        if request.method == "POST":
+            form_stash(request, stash, form)
+            return redirect(request.path)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": top_up,
             "form": form,
             "title": _("Refund to the channel"),
-            "summary": _(
-                "%(amount)s %(currency)s paid through %(channel)s; %(refunded)s refunded; wallet balance %(balance)s."
-            )
+            "summary": _("%(amount)s paid through %(channel)s; %(refunded)s refunded; wallet balance %(balance)s.")
             % {
-                "amount": top_up.amount,
-                "currency": top_up.currency,
+                "amount": money_display(top_up.amount, top_up.currency),
                 "channel": top_up.channel,
-                "refunded": top_up.refunded_amount,
-                "balance": top_up.account.balance,
+                "refunded": money_display(top_up.refunded_amount, top_up.currency),
+                "balance": money_display(top_up.account.balance, top_up.currency),
             },
         }
         return TemplateResponse(request, "admin/wallet/action_form.html", context)

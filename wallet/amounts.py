@@ -41,3 +41,18 @@ def parse_amount(raw, *, signed: bool = False) -> Decimal:
         except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid decimals
             raise AmountParseError(INVALID_AMOUNT) from exc
     raise AmountParseError(INVALID_AMOUNT)
+
+
+# Symbols people read instead of ISO codes ("¥12.50", not "12.50 CNY").
+_SYMBOLS = {"CNY": "¥"}
+
+
+def money_display(amount: Decimal, currency: str = "CNY", *, signed: bool = False) -> str:
+    """``amount`` as people read it: ``¥1,234.50``, ``-¥5.00`` (``+¥5.00`` when ``signed``).
+
+    Display only: parsing (above) accepts no separators or symbols.
+    """
+    sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
+    digits = f"{abs(amount):,.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"

@@ -200,7 +200,7 @@ def _charge_write(
             return _replay_charge(known, user_id=user_id, amount=amount, description=description)
         if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
             raise NotFound(_("No such user."))
-        raise InsufficientFunds()  # an active person who never had money
+        raise InsufficientFunds.short_by(amount, wallet_settings.CURRENCY)  # an active person who never had money
     if existing_id is not None:
         known = Charge.objects.get(pk=existing_id)
         return _replay_charge(known, user_id=user_id, amount=amount, description=description)
@@ -208,7 +208,7 @@ def _charge_write(
     mark_locked(wallet)
     balance = wallet.balance - amount
     if balance < 0:
-        raise InsufficientFunds()
+        raise InsufficientFunds.short_by(-balance, wallet.currency)
     charge = _insert_with_fresh_id(
         Charge(
             application=application,

@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import InvalidInput, ServiceError
+from wallet.amounts import money_display
 
 __all__ = [
     "ApiKeyInvalid",
@@ -24,6 +27,11 @@ class InsufficientFunds(ServiceError):
     status = 409
     code = "insufficient_funds"
     default_message = _("Insufficient balance.")
+
+    @classmethod
+    def short_by(cls, shortfall: Decimal, currency: str) -> "InsufficientFunds":
+        """The refusal that says how much is missing ("余额不足，还差 ¥2.50。"), so nobody has to work it out."""
+        return cls(_("Insufficient balance: %(shortfall)s short.") % {"shortfall": money_display(shortfall, currency)})
 
 
 class WalletNotEmpty(ServiceError):

@@ -55,7 +55,7 @@ class TopUpForm(_IdempotentForm):
 
     def clean(self):
         cleaned = super().clean() or {}
-        if cleaned.get("amount") is None:
+        if cleaned.get("amount") is None and "amount" not in self.errors:  # one message for a mistyped amount
             preset = cleaned.get("preset")
             if not preset:
                 self.add_error("amount", _("Choose an amount or enter one."))

@@ -145,7 +145,7 @@ def ledger_post(
         raise LedgerError(f"the lines sum to {total}, not zero")
     for account, amount in lines:
         if account.tracked and account.balance + amount < 0:
-            raise InsufficientFunds()
+            raise InsufficientFunds.short_by(-(account.balance + amount), account.currency)
 
     now = timezone.now()
     entry = JournalEntry.objects.create(

@@ -34,6 +34,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from wallet.amounts import money_display
 from wallet.conf import wallet_settings
 
 CENT = Decimal("0.01")
@@ -137,7 +138,7 @@ class LedgerAccount(models.Model):
 
     def __str__(self):
         if self.user_id is not None:
-            return f"{self.get_kind_display()} · {self.user} · {self.balance} {self.currency}"
+            return f"{self.get_kind_display()} · {self.user} · {money_display(self.balance, self.currency)}"
         return f"{self.get_kind_display()} · {self.key}"
 
     @property

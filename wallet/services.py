@@ -36,6 +36,7 @@ from config import metrics
 from config.errors import ServiceError
 from config.origin import Origin
 from wallet import lock_objects
+from wallet.amounts import money_display
 from wallet.channels import channel_get
 from wallet.channels.base import (
     Channel,
@@ -55,6 +56,7 @@ from wallet.errors import (
     ChannelUnavailable,
     IdempotencyInProgress,
     IdempotencyKeyReused,
+    InsufficientFunds,
     InvalidInput,
     NotFound,
     NotificationMismatch,
@@ -220,13 +222,15 @@ def _ledger_change(*, user: Person, kind: str, amount: Decimal, counter: LedgerA
     wallet = lock_objects.wallet_account_lock(user=user)
     new_balance = wallet.balance + amount
     if new_balance < 0:
-        raise InvalidInput(fields={"amount": [_("The balance cannot go below zero.")]})
+        # Named with the shortfall: "余额不足，还差 ¥2.50。" tells the person (or staff) what to do.
+        message = InsufficientFunds.short_by(-new_balance, wallet.currency).message
+        raise InvalidInput(fields={"amount": [message]})
     if amount > 0 and new_balance > wallet_settings.MAX_BALANCE:
         raise InvalidInput(
             fields={
                 "amount": [
-                    _("The balance cannot exceed %(max)s %(currency)s.")
-                    % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency}
+                    _("The balance cannot exceed %(max)s.")
+                    % {"max": money_display(wallet_settings.MAX_BALANCE, wallet.currency)}
                 ]
             }
         )
@@ -343,8 +347,11 @@ def top_up_create(
                 raise InvalidInput(
                     fields={
                         "amount": [
-                            _("The balance cannot exceed %(max)s %(currency)s: you can top up at most %(room)s now.")
-                            % {"max": wallet_settings.MAX_BALANCE, "currency": wallet.currency, "room": room}
+                            _("The balance cannot exceed %(max)s: you can top up at most %(room)s now.")
+                            % {
+                                "max": money_display(wallet_settings.MAX_BALANCE, wallet.currency),
+                                "room": money_display(room, wallet.currency),
+                            }
                         ]
                     }
                 )

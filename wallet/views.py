@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from config.errors import ServiceError
+from config.forms import form_add_service_error, form_restore, form_stash
 from config.origin import Origin
 from wallet.channels import channel_get, channels_enabled
 from wallet.channels.sandbox import sandbox_checkout, sandbox_sign, sandbox_trade_for_token
@@ -44,7 +45,7 @@ def _top_up_form(data=None) -> TopUpForm:
     )
 
 
-def _page(request, *, top_up_form=None, status=200):
+def _page(request, *, top_up_form=None):
     history = Paginator(wallet_lines(user=request.user), HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     # Charges and their refunds name the application that made them (one query per page).
     lines = list(history.object_list)
@@ -61,21 +62,24 @@ def _page(request, *, top_up_form=None, status=200):
         "top_ups": top_ups_of(user=request.user)[:TOP_UPS_SHOWN],
         "top_up_form": top_up_form or _top_up_form(),
     }
-    return render(request, "wallet/wallet.html", context, status=status)
+    return render(request, "wallet/wallet.html", context)
 
 
-def _show_error(form, exc: ServiceError) -> None:
-    fields = exc.fields or {}
-    for name, problems in fields.items():
-        for text in problems:
-            form.add_error(name if name in form.fields else None, text)
-    if not fields:
-        form.add_error(None, exc.message)
+# Post/redirect/get: a refused top-up comes back to /wallet/ with what was typed and why (config.forms).
+TOP_UP_STASH = "wallet-top-up"
 
 
 @login_required
 def wallet_page(request):
-    return _page(request)
+    form = form_restore(
+        request,
+        TOP_UP_STASH,
+        TopUpForm,
+        fresh={"idempotency_key": new_idempotency_key()},
+        presets=wallet_settings.TOP_UP_PRESETS,
+        channels=_channels(),
+    )
+    return _page(request, top_up_form=form)
 
 
 @login_required
@@ -92,14 +96,15 @@ def top_up(request):
                 origin=Origin.from_request(request),
             )
         except ServiceError as exc:
-            _show_error(form, exc)
+            form_add_service_error(form, exc)
         else:
             top_up = result.top_up
             url = (top_up.pay or {}).get("url") if top_up.status == "pending" else None
             if url:
                 return redirect(url)  # to the channel's checkout; it sends the person back to the result page
             return redirect("wallet:top-up-result", top_up_id=top_up.id)
-    return _page(request, top_up_form=form, status=400)
+    form_stash(request, TOP_UP_STASH, form)
+    return redirect("wallet:wallet")
 
 
 @login_required

@@ -15,6 +15,7 @@ from accounts.device_state import devices_end
 from accounts.errors import PasswordIncorrect, UsernameTaken
 from accounts.lockout import lockout_check, lockout_key, lockout_record_failure
 from accounts.models import Device, SecurityEvent, User, username_validator
+from accounts.validators import password_problems_merge
 from config import metrics
 from config.errors import InvalidInput
 from config.origin import Origin
@@ -62,7 +63,8 @@ def password_validate_new(password: str, *, user: User, field: str) -> None:
     try:
         validate_password(password, user)
     except DjangoValidationError as exc:
-        raise InvalidInput(fields={field: exc.messages}) from exc
+        # One message for one password (API and pages alike), not a sentence per validator.
+        raise InvalidInput(fields={field: [password_problems_merge(exc)]}) from exc
 
 
 def username_clean(raw: str | None, *, user: User | None = None) -> str | None:

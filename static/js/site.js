@@ -9,7 +9,8 @@
  *  - a form with errors puts focus on its first invalid field;
  *  - the login tabs are an ARIA tab control (arrow keys, Home/End);
  *  - the account menu closes with Escape or a tap elsewhere;
- *  - switching language keeps what was typed in the page's forms;
+ *  - switching language keeps what was typed in the page's forms (where a form is marked with
+ *    {% keep_typed %} the server keeps it, script or not; this covers the other forms);
  *  - a checkbox with data-gates-send-code enables the send-code button only when checked.
  */
 (function () {

@@ -120,3 +120,15 @@ def test_event_string_is_local_time_too():
     moment = datetime.datetime(2026, 12, 1, 18, 51, 30, tzinfo=datetime.UTC)
     event = SecurityEvent(kind=SecurityEvent.Kind.LOGOUT, login="x", created_at=moment)
     assert "2026-12-02 02:51:30 CST" in str(event)
+
+
+def test_numbers_are_shown_as_people_write_them_in_the_admin(support_client):
+    """Item 4: never raw E.164 as identity, the admin included (staff see the whole number)."""
+    target = UserFactory(phone=PHONE, username=None, nickname="")
+    listing = support_client.get("/admin/accounts/user/").content.decode()
+    assert ">138 0013 8000</a>" in listing
+    assert PHONE not in listing
+
+    change = support_client.get(f"/admin/accounts/user/{target.pk}/change/").content.decode()
+    title = re.search(r"<title>(.*?)</title>", change).group(1)
+    assert title.startswith("138 0013 8000 |")

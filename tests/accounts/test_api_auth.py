@@ -88,6 +88,8 @@ def test_register_refuses_weak_password_without_burning_the_code(api_client):
     code = code_for(NEW_PHONE, "register")
     response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code, "password": "12345678"})
     assert_api_error(response, 400, "validation_error", fields=["password"])
+    # One message naming every problem (a client that shows the first message shows them all).
+    assert response.json()["fields"]["password"] == ["密码太弱：包含字母和数字，不能是常见密码。"]
     response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code, "password": STRONG})
     assert response.status_code == 201
 

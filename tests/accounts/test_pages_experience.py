@@ -147,7 +147,9 @@ def test_a_weak_password_gets_one_message_and_the_rules_are_shown_up_front(clien
     html = client.post(SIGNUP, {"phone": NEW_PHONE, "code": "123456", "password": "1234"}).content.decode()
     errors = re.search(r'<ul class="errorlist" id="id_password_error">(.*?)</ul>', html, re.S).group(1)
     assert errors.count("<li>") == 1  # too short, too common, digits only: one message
-    assert "密码长度太短" in errors and "字母和数字" in errors
+    assert re.sub(r"\s+", " ", errors).strip() == "<li>密码太弱：至少 8 个字符，包含字母和数字，不能是常见密码。</li>"
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    assert "密码：密码太弱：至少 8 个字符，包含字母和数字，不能是常见密码。" in summary
 
 
 def test_the_phone_input_has_a_placeholder_and_the_fixed_prefix(client):

@@ -57,3 +57,37 @@ def test_too_short_message_is_translated():
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         validate_password("a1b2")
     assert "密码长度太短" in exc.value.messages[0]
+
+
+@pytest.mark.parametrize(
+    ("password", "language", "message"),
+    [
+        ("1234", "zh-hans", "密码太弱：至少 8 个字符，包含字母和数字，不能是常见密码。"),
+        ("password1", "zh-hans", "密码太弱：不能是常见密码。"),
+        ("onlyletterslong", "zh-hans", "密码太弱：包含字母和数字。"),
+        (
+            "1234",
+            "en",
+            "This password is too weak: at least 8 characters, with a letter and a digit, not a common password.",
+        ),
+        ("a1" * 65, "en", "This password is too weak: at most 128 characters."),
+    ],
+)
+def test_a_weak_password_is_one_short_message_in_the_words_of_the_rules(password, language, message):
+    from django.utils import translation
+
+    from accounts.validators import password_problems_merge
+
+    with translation.override(language), pytest.raises(ValidationError) as exc:
+        validate_password(password)
+    with translation.override(language):
+        assert password_problems_merge(exc.value) == message
+
+
+def test_numbers_alone_are_named_as_such_when_letters_are_not_required(settings):
+    from accounts.validators import password_problems_merge
+
+    settings.ACCOUNTS_PASSWORD_REQUIRE_LETTER_AND_DIGIT = False
+    with pytest.raises(ValidationError) as exc:
+        validate_password("83749261")
+    assert password_problems_merge(exc.value) == "密码太弱：不能全是数字。"

@@ -161,6 +161,48 @@ def test_switching_language_keeps_what_was_typed_but_not_the_password(browser_pa
     expect(page.locator("#id_password")).to_have_value("")
 
 
+def test_without_javascript_switching_language_keeps_what_was_typed_too(browser_page):
+    """The footer's buttons belong to the form in progress: the browser posts it with the language (no script)."""
+    context, page = no_js_page(browser_page)
+    try:
+        page.set_viewport_size({"width": 375, "height": 812})
+        page.goto("/signup/")
+        page.fill("#id_phone", "137 0000 0009")
+        page.fill("#id_password", "S3cret-pw")
+        page.fill("#id_nickname", "Ada")
+        with page.expect_navigation():
+            page.get_by_test_id("lang-en").click()
+        assert page.url.endswith("/signup/")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("#id_phone")).to_have_value("137 0000 0009")
+        expect(page.locator("#id_nickname")).to_have_value("Ada")
+        expect(page.locator("#id_password")).to_have_value("")
+        # And back, from the page in English.
+        page.fill("#id_username", "ada_l")
+        with page.expect_navigation():
+            page.get_by_test_id("lang-zh-hans").click()
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+        expect(page.locator("#id_username")).to_have_value("ada_l")
+        expect(page.locator("#id_nickname")).to_have_value("Ada")
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_wallet_amount_survives_a_language_switch(browser_page, browser_login):
+    context, page = no_js_page(browser_page)
+    try:
+        browser_login(page, UserFactory())
+        page.goto("/wallet/")
+        page.get_by_test_id("top-up-amount").fill("12.50")
+        with page.expect_navigation():
+            page.get_by_test_id("lang-en").click()
+        assert page.url.endswith("/wallet/")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.get_by_test_id("top-up-amount")).to_have_value("12.50")
+    finally:
+        context.close()
+
+
 def test_an_agreement_checkbox_gates_the_send_code_button(browser_page):
     page = open_page(browser_page, "/signup/")
     button = page.get_by_test_id("send-code")

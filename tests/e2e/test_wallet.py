@@ -16,25 +16,25 @@ def test_top_up_through_the_sandbox_checkout_shows_paid_and_the_new_balance(brow
     user = UserFactory()
     browser_login(page, user)
     page.goto("/wallet/")
-    assert page.get_by_test_id("wallet-balance").inner_text() == "0.00"
+    assert page.get_by_test_id("wallet-balance").inner_text() == "¥0.00"
 
     page.get_by_test_id("top-up-amount").fill("25.50")
     page.get_by_test_id("top-up-submit").click()
     page.wait_for_url("**/wallet/sandbox/**")
-    assert page.get_by_test_id("sandbox-amount").inner_text() == "25.50"
+    assert page.get_by_test_id("sandbox-amount").inner_text() == "¥25.50"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
     page.get_by_test_id("sandbox-pay-success").click()
     page.wait_for_url("**/wallet/top-ups/**")
     assert page.get_by_test_id("top-up-status").get_attribute("data-status") == "paid"
-    assert "25.50" in page.get_by_test_id("top-up-paid").inner_text()
+    assert "¥25.50" in page.get_by_test_id("top-up-paid").inner_text()
 
     page.get_by_test_id("back-to-wallet").click()
     page.wait_for_url("**/wallet/")
-    assert page.get_by_test_id("wallet-balance").inner_text() == "25.50"
+    assert page.get_by_test_id("wallet-balance").inner_text() == "¥25.50"
     rows = page.get_by_test_id("history-row")
     assert rows.count() == 1
-    assert "+25.50" in rows.first.inner_text() and "充值" in rows.first.inner_text()
+    assert "+¥25.50" in rows.first.inner_text() and "充值" in rows.first.inner_text()
     assert LedgerAccount.objects.get(user=user, kind=AccountKind.WALLET).balance == Decimal("25.50")
 
 
@@ -61,3 +61,27 @@ def test_a_pending_result_page_turns_paid_by_itself_when_paid_elsewhere(browser_
     page.wait_for_selector('[data-testid="top-up-status"][data-status="paid"]', timeout=15_000)
     assert SandboxTrade.objects.get(out_trade_no=top_up.id).state == "succeeded"
     assert LedgerAccount.objects.get(user=user, kind=AccountKind.WALLET).balance == Decimal("50.00")
+
+
+def test_a_refused_top_up_stays_on_wallet_and_a_refresh_does_not_resubmit(browser_page, browser_login, settings):
+    """Post/redirect/get in a real browser: the error at /wallet/, focus on the amount, a reload is a plain GET."""
+    settings.WALLET_MAX_BALANCE = Decimal("100.00")
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 812})
+    browser_login(page, UserFactory())
+    page.goto("/wallet/")
+    page.get_by_test_id("top-up-amount").fill("100.01")
+    page.get_by_test_id("top-up-submit").click()
+    page.wait_for_load_state()
+
+    assert page.url.endswith("/wallet/")
+    assert "¥100.00" in page.get_by_test_id("form-errors").inner_text()
+    assert page.evaluate("document.activeElement.name") == "amount"
+    assert page.get_by_test_id("top-up-amount").input_value() == "100.01"
+
+    methods = []
+    page.on("request", lambda request: methods.append(request.method) if request.is_navigation_request() else None)
+    page.reload()
+    assert methods == ["GET"] and page.url.endswith("/wallet/")
+    assert page.get_by_test_id("form-errors").count() == 0  # shown once
+    assert not TopUp.objects.exists()

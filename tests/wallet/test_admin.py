@@ -69,10 +69,21 @@ def test_admin_adjust_posts_against_the_adjustments_account(admin_client_for, ow
     ("data", "field"), [({"amount": "-20.01", "reason": "x"}, "amount"), ({"amount": "1", "reason": ""}, "reason")]
 )
 def test_admin_adjust_refuses_bad_input(admin_client_for, owner, data, field):
-    response = admin_client_for.post(f"/admin/wallet/ledgeraccount/{_wallet(owner).pk}/adjust/", data)
-    assert response.status_code == 200
-    assert response.context["form"].errors[field]
+    url = f"/admin/wallet/ledgeraccount/{_wallet(owner).pk}/adjust/"
+    response = admin_client_for.post(url, data)
+    # Post/redirect/get: back to the form's own URL, where a refresh is a GET.
+    assert response.status_code == 302 and response["Location"] == url
+    shown = admin_client_for.get(url)
+    assert shown.context["form"].errors[field]
     assert _wallet(owner).balance == Decimal("20.00")
+
+
+def test_a_debit_beyond_the_balance_names_the_shortfall(admin_client_for, owner):
+    url = f"/admin/wallet/ledgeraccount/{_wallet(owner).pk}/adjust/"
+    admin_client_for.post(url, {"amount": "-22.50", "reason": "x"})
+    html = admin_client_for.get(url).content.decode()
+    assert "余额不足，还差 ¥2.50。" in html
+    assert "当前余额 ¥20.00" in html and "CNY" not in html
 
 
 def test_adjust_and_refund_need_their_permissions(owner):
@@ -120,8 +131,10 @@ def test_admin_refund_action_sends_the_money_back_to_the_channel(admin_client_fo
     top_up.refresh_from_db()
     assert (top_up.status, top_up.refunded_amount) == ("partially_refunded", Decimal("5.00"))
     assert _wallet(owner).balance == Decimal("15.00")
-    too_much = admin_client_for.post(f"/admin/wallet/topup/{top_up.pk}/refund/", {"amount": "15.01", "reason": "x"})
-    assert too_much.status_code == 200 and too_much.context["form"].errors
+    url = f"/admin/wallet/topup/{top_up.pk}/refund/"
+    too_much = admin_client_for.post(url, {"amount": "15.01", "reason": "x"})
+    assert too_much.status_code == 302 and too_much["Location"] == url
+    assert admin_client_for.get(url).context["form"].errors
 
 
 def test_notifications_are_read_only_with_their_raw_body(admin_client_for, owner):

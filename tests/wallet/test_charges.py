@@ -125,7 +125,9 @@ def test_order_ids_are_per_application(shop, person):
 def test_insufficient_funds_leaves_nothing_behind(shop, person):
     _application, client = shop
     entries = JournalEntry.objects.count()
-    assert_api_error(_charge(client, person, amount="100.01"), 409, "insufficient_funds")
+    refused = _charge(client, person, amount="100.01")
+    assert_api_error(refused, 409, "insufficient_funds")
+    assert refused.json()["message"] == "余额不足，还差 ¥0.01。"  # the shortfall, in yuan
     assert _balance(person) == Decimal("100.00")
     assert Charge.objects.count() == 0 and JournalEntry.objects.count() == entries
     # Nothing was stored, so the same order number may be used again.

@@ -23,7 +23,7 @@ def test_the_page_has_no_pay_form_and_the_pay_route_is_gone(user, page_client):
     html = page_client.get("/wallet/", headers={"accept-language": "en"}).content.decode()
     assert 'data-testid="payment-form"' not in html and "/wallet/pay/" not in html
     assert page_client.post("/wallet/pay/", {"amount": "1"}).status_code == 404
-    assert 'data-testid="wallet-balance">10.00<' in page_client.get("/wallet/").content.decode()
+    assert 'data-testid="wallet-balance">¥10.00<' in page_client.get("/wallet/").content.decode()
 
 
 def test_history_shows_charges_with_the_application_and_refunds_against_them(
@@ -40,8 +40,8 @@ def test_history_shows_charges_with_the_application_and_refunds_against_them(
     html = response.content.decode()
     assert 'data-testid="history-charge">会员商城 · 会员月费<' in html
     assert "Refund from 会员商城 for “会员月费”" in html and "退订" in html
-    assert "-30.00" in html and "+10.00" in html
-    assert 'data-testid="wallet-balance">80.00<' in html
+    assert "-¥30.00" in html and "+¥10.00" in html
+    assert 'data-testid="wallet-balance">¥80.00<' in html
 
     zh = page_client.get("/wallet/", headers={"accept-language": "zh-hans"}).content.decode()
     assert "会员商城" in zh and "Refund from" not in zh

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -36,7 +37,7 @@ def test_wallet_page_shows_balance_forms_and_empty_history(page_client):
     response = page_client.get(reverse("wallet:wallet"), headers={"accept-language": "en"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'data-testid="wallet-balance">0.00<' in html
+    assert 'data-testid="wallet-balance">¥0.00<' in html
     assert 'name="idempotency_key"' in html
     assert "No transactions yet." in html
     assert "payment_form" not in response.context  # people no longer pay by themselves
@@ -49,14 +50,14 @@ def test_top_up_form_goes_to_the_sandbox_checkout_and_back_to_a_paid_result(user
     top_up = TopUp.objects.get(user=user)
     assert _balance(user) == Decimal("0.00")  # nothing before paying
     checkout = page_client.get(response["Location"]).content.decode()
-    assert "支付成功" in checkout and "12.50" in checkout
+    assert "支付成功" in checkout and "¥12.50" in checkout
     result = page_client.post(response["Location"], {"outcome": "succeeded"}, follow=True)
     assert result.redirect_chain == [(f"/wallet/top-ups/{top_up.id}/", 302)]
     html = result.content.decode()
     assert 'data-status="paid"' in html and "top-up-status.js" not in html
     assert _balance(user) == Decimal("12.50")
     wallet = page_client.get("/wallet/").content.decode()
-    assert 'data-testid="wallet-balance">12.50<' in wallet
+    assert 'data-testid="wallet-balance">¥12.50<' in wallet
     assert wallet.count('data-testid="history-row"') == 1 and wallet.count('data-testid="top-up-row"') == 1
 
 
@@ -112,15 +113,18 @@ def test_bad_top_up_shows_error_and_orders_nothing(user, page_client, amount):
         {"amount": amount, "channel": "sandbox", "idempotency_key": "k"},
         headers={"accept-language": "en"},
     )
-    assert response.status_code == 400
-    assert response.context["top_up_form"].errors["amount"]
-    assert 'class="errorlist' in response.content.decode()
+    # Post/redirect/get: back on /wallet/, where a refresh is a plain GET.
+    assert response.status_code == 302 and response["Location"] == "/wallet/"
+    page = page_client.get("/wallet/", headers={"accept-language": "en"})
+    assert page.context["top_up_form"].errors["amount"]
+    assert 'class="errorlist' in page.content.decode()
     assert not TopUp.objects.exists()
 
 
 def test_an_unknown_channel_is_a_form_error(page_client):
     response = page_client.post("/wallet/top-up/", {"amount": "1", "channel": "paypal"})
-    assert response.status_code == 400 and response.context["top_up_form"].errors["channel"]
+    assert response.status_code == 302
+    assert page_client.get(response["Location"]).context["top_up_form"].errors["channel"]
 
 
 def test_history_is_paginated_newest_first(user, page_client):
@@ -128,11 +132,11 @@ def test_history_is_paginated_newest_first(user, page_client):
         fund(user, str(n))
     first = page_client.get("/wallet/").content.decode()
     assert first.count('data-testid="history-row"') == 10
-    assert first.index("+12.00") < first.index("+11.00")
+    assert first.index("+¥12.00") < first.index("+¥11.00")
     assert "?page=2" in first
     second = page_client.get("/wallet/?page=2").content.decode()
     assert second.count('data-testid="history-row"') == 2
-    assert "+1.00" in second
+    assert "+¥1.00" in second
 
 
 def test_page_is_translated_to_chinese_by_default(page_client):
@@ -150,10 +154,50 @@ def test_page_is_translated_to_chinese_by_default(page_client):
 )
 def test_nul_bytes_and_huge_values_are_form_errors(user, page_client, url, data):
     fund(user, "5")
-    assert page_client.post(url, data).status_code == 400
+    response = page_client.post(url, data)
+    assert response.status_code == 302 and response["Location"] == "/wallet/"
+    assert page_client.get("/wallet/").context["top_up_form"].errors
     assert _balance(user) == Decimal("5.00")
 
 
 @pytest.mark.parametrize("page", ["abc", "999999", "-1", "%00"])
 def test_history_survives_bad_page_numbers(page_client, page):
     assert page_client.get(f"/wallet/?page={page}").status_code == 200
+
+
+def test_a_refused_top_up_comes_back_to_the_wallet_url_with_what_was_typed_once(user, page_client, settings):
+    """Post/redirect/get: the error is shown at /wallet/ (a refresh repeats a GET, never a resubmit), once."""
+    settings.WALLET_MAX_BALANCE = Decimal("100.00")
+    fund(user, "90")
+    orders = TopUp.objects.count()
+    response = page_client.post("/wallet/top-up/", {"amount": "20", "channel": "sandbox", "idempotency_key": "k1"})
+    assert response.status_code == 302 and response["Location"] == "/wallet/"
+
+    shown = page_client.get("/wallet/")
+    html = shown.content.decode()
+    assert 'data-testid="form-errors"' in html  # the summary at the top, linked to the field
+    assert 'href="#id_amount"' in html
+    assert "余额不能超过 ¥100.00：当前最多可充值 ¥10.00。" in html
+    amount_input = re.search(r'<input[^>]*name="amount"[^>]*>', html).group(0)
+    assert 'value="20"' in amount_input and "autofocus" in amount_input
+    # A fresh idempotency key, never the refused one.
+    assert form_key(shown) and form_key(shown) != "k1"
+    assert TopUp.objects.count() == orders
+
+    again = page_client.get("/wallet/").content.decode()  # a refresh: the error was shown once
+    assert 'data-testid="form-errors"' not in again
+
+
+def test_amounts_are_shown_with_the_yuan_sign_never_cny(user, page_client):
+    fund(user, "1234.5")
+    html = page_client.get("/wallet/").content.decode()
+    assert 'data-testid="wallet-balance">¥1,234.50<' in html
+    assert "+¥1,234.50" in html
+    assert "¥10</label>" in html.replace("\n", "") or "¥10\n" in html or " ¥10<" in html
+    assert "CNY" not in html
+
+
+def test_a_mistyped_amount_gets_one_message_not_two(page_client):
+    page_client.post("/wallet/top-up/", {"amount": "abc", "channel": "sandbox"})
+    errors = page_client.get("/wallet/").context["top_up_form"].errors["amount"]
+    assert errors == ["请输入金额，例如 10 或 12.50。"]
