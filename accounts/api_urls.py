@@ -18,5 +18,7 @@ urlpatterns = [
     path("me/avatar/", api.AvatarApi.as_view(), name="api-me-avatar"),
     path("me/devices/", api.DevicesApi.as_view(), name="api-me-devices"),
     path("me/devices/<str:device_id>/", api.DeviceApi.as_view(), name="api-me-device"),
+    path("me/consents/", api.MeConsentsApi.as_view(), name="api-me-consents"),
+    path("legal/", api.LegalDocumentsApi.as_view(), name="api-legal"),
     path("sms/codes/", api.SmsCodeSendApi.as_view(), name="sms-code-send"),
 ]

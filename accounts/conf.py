@@ -51,3 +51,13 @@ def avatar_max_bytes() -> int:
 def avatar_max_pixels() -> int:
     """``AVATAR_MAX_PIXELS``: width × height above which an image is refused from its header."""
     return int(settings.AVATAR_MAX_PIXELS)
+
+
+def consent_required() -> bool:
+    """``ACCOUNTS_CONSENT_REQUIRED``: sign-up needs the current legal documents agreed to (off: optional)."""
+    return bool(settings.ACCOUNTS_CONSENT_REQUIRED)
+
+
+def code_login_signs_up() -> bool:
+    """``ACCOUNTS_CODE_LOGIN_SIGNS_UP``: a login code goes to any number and signing in with it creates the account."""
+    return bool(settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP)

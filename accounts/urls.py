@@ -18,6 +18,9 @@ urlpatterns = [
     path("account/phone/", views.phone_change, name="phone_change"),
     path("account/avatar/", views.avatar_upload, name="avatar_upload"),
     path("account/avatar/delete/", views.avatar_delete, name="avatar_delete"),
+    path("consent/", views.consent, name="consent"),
+    path("legal/<str:kind>/", views.legal_document, name="legal"),
+    path("legal/<str:kind>/<int:version>/", views.legal_document, name="legal_version"),
 ]
 
 # Uploaded media in development only (the view answers 404 unless DEBUG is on);

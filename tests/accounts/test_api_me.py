@@ -46,7 +46,9 @@ def test_me_returns_the_user_object(user_client, user):
         "role",
         "has_password",
         "date_joined",
+        "consent_required",
     }
+    assert body["consent_required"] == []  # the factory's user agreed to the current versions
     assert body["id"] == user.pk and body["phone"] == str(user.phone) and body["avatar"] is None
     assert body["date_joined"].endswith("Z")
 
