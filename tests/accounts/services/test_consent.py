@@ -78,7 +78,9 @@ def test_register_needs_the_current_versions_before_the_code_is_used(legal_v1, o
         user_register(phone=PHONE, code=code, consent=CURRENT, origin=origin)
     assert outdated.value.required == ["privacy:2"]
     assert not User.objects.exists()
-    user = user_register(phone=PHONE, code=code, consent=["terms:1", "privacy:2"], origin=origin)  # the code still works
+    user = user_register(
+        phone=PHONE, code=code, consent=["terms:1", "privacy:2"], origin=origin
+    )  # the code still works
     assert user.consents_accepted == {"terms": 1, "privacy": 2}
     assert Consent.objects.filter(user=user).count() == 2
 
