@@ -61,14 +61,14 @@ def _csrf_failure(page):
 # (name, path, logged in, what to do once the page is open)
 PAGES = [
     ("home", "/", False, None),
-    ("login-password", "/login/", False, None),
-    ("login-password-errors", "/login/", False, _login_errors),
-    ("login-code", "/login/?method=code", False, None),
+    ("login-password", "/login/?method=password", False, None),
+    ("login-password-errors", "/login/?method=password", False, _login_errors),
+    ("login-code", "/login/", False, None),
     ("signup", "/signup/", False, None),
     ("signup-errors", "/signup/", False, _signup_errors),
     ("password-reset", "/password/reset/", False, None),
     ("not-found", "/no-such-page/", False, None),
-    ("csrf-failure", "/login/", False, _csrf_failure),
+    ("csrf-failure", "/login/?method=password", False, _csrf_failure),
     ("home-signed-in", "/", True, None),
     ("menu-open", "/", True, _open_menu),
     ("account", "/account/", True, None),
