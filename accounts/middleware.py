@@ -35,8 +35,10 @@ class ConsentGateMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        if not _gated(request):  # first: an open path never loads the user
+            return None
         user = getattr(request, "user", None)
-        if not isinstance(user, User) or not _gated(request):
+        if not isinstance(user, User):
             return None
         if not consent_outstanding(user=user):
             return None
