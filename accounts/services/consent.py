@@ -14,18 +14,25 @@ Two rules, one function each:
 
 ``user_consent_give`` is the door of a signed-in person agreeing to a new
 version (``POST /api/v1/me/consents/``, the consent page).
+``legal_document_publish`` is staff publishing a new version (the admin).
 """
 
 from collections.abc import Iterable
+from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts import conf
-from accounts.errors import ConsentRequired
+from accounts.errors import ConsentRequired, StaffPermissionDenied
 from accounts.models import Consent, LegalDocument, User
-from accounts.selectors import legal_documents_current
+from accounts.selectors import legal_document_get, legal_documents_current
 from accounts.services.common import Kind, security_event_record
+from config.errors import InvalidInput
 from config.origin import Origin
+
+PERM_PUBLISH = "accounts.add_legaldocument"
 
 
 def consent_labels(consent: Iterable[object] | str | None) -> set[str]:
@@ -89,3 +96,47 @@ def user_consent_give(*, user: User, consent: Iterable[object] | str | None, ori
     documents = consent_check(consent=consent, accepted=user.consents_accepted, required=True)
     consent_record(user=user, documents=documents, origin=origin)
     return user
+
+
+def legal_version_check(*, kind: str, version: int | None) -> int:
+    """The version a new ``kind`` document must have: the next one (1, then the current + 1).
+
+    A published version is what people agreed to, so versions only go up, one
+    at a time, and none is skipped. Raises ``InvalidInput`` on ``version``
+    for another number; ``None`` means "the next one". One query.
+    """
+    current = legal_document_get(kind=kind)
+    expected = current.version + 1 if current is not None else 1
+    if version is not None and version != expected:
+        message = _("The next version of this document is %(version)d.") % {"version": expected}
+        raise InvalidInput(fields={"version": [message]})
+    return expected
+
+
+@transaction.atomic
+def legal_document_publish(*, kind: str, origin: Origin, version: int | None = None, **texts: Any) -> LegalDocument:
+    """Publish a new version of ``kind`` (titles and texts in ``texts``); from now on it is the current one.
+
+    The actor needs ``accounts.add_legaldocument`` (``StaffPermissionDenied``);
+    the system (no actor: migrations, commands) may. The version is checked by
+    ``legal_version_check``; every field is validated (``InvalidInput``). Two
+    publications racing for one number: the unique constraint lets one
+    through, the other gets ``InvalidInput`` on ``version``. Signed-in people
+    are asked to agree on their next page; apps see it in ``consent_required``.
+    """
+    actor: Any = origin.actor
+    if actor is not None and not actor.has_perm(PERM_PUBLISH):
+        raise StaffPermissionDenied()
+    version = legal_version_check(kind=kind, version=version)
+    document = LegalDocument(kind=kind, version=version, **texts)
+    try:
+        document.full_clean(validate_unique=False)
+    except DjangoValidationError as exc:
+        raise InvalidInput(fields=exc.message_dict) from exc
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        legal_version_check(kind=kind, version=version)  # raises: someone published this number first
+        raise
+    return document

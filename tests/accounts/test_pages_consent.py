@@ -148,3 +148,19 @@ def test_the_migration_published_version_1_of_both_with_a_marked_template():
     for doc in documents.values():
         assert doc.text_zh_hans.startswith("【模板文本") and doc.text_en.startswith("[TEMPLATE TEXT")
     assert (documents["terms"].title_zh_hans, documents["privacy"].title_en) == ("用户协议", "Privacy policy")
+
+
+def test_staff_publish_the_next_version_in_the_admin(admin_client, legal_v1, client):
+    add = reverse("admin:accounts_legaldocument_add")
+    form = admin_client.get(add)
+    assert 'name="version" value="2"' in form.content.decode()  # the next one, filled in
+    texts = {"title_zh_hans": "用户协议", "title_en": "User agreement", "text_zh_hans": "第二版", "text_en": "v2"}
+    skipped = admin_client.post(add, {"kind": "terms", "version": "5", **texts})
+    assert skipped.status_code == 200 and "第 2 版" in skipped.content.decode()
+    assert not LegalDocument.objects.filter(version=5).exists()
+    published = admin_client.post(add, {"kind": "terms", "version": "2", **texts})
+    assert published.status_code == 302
+    assert LegalDocument.objects.get(kind="terms", version=2).text_zh_hans == "第二版"
+    user = UserFactory()
+    client.force_login(user)
+    assert client.get("/account/")["Location"] == "/consent/?next=/account/"

@@ -157,3 +157,41 @@ def test_with_sign_up_by_code_off_a_new_number_is_not_registered(legal_v1, origi
     with pytest.raises(PhoneNotRegistered):
         user_login_code(phone=PHONE, code="123456", consent=CURRENT, origin=origin)
     assert not User.objects.exists()
+
+
+# --- Publishing a version (staff) -----------------------------------------------------------
+
+TEXTS = {"title_zh_hans": "用户协议", "title_en": "User agreement", "text_zh_hans": "正文", "text_en": "Text"}
+
+
+def test_publishing_takes_the_next_version_only(legal_v1, origin):
+    from accounts.services.consent import legal_document_publish
+    from config.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as skipped:
+        legal_document_publish(kind="terms", version=3, origin=origin, **TEXTS)
+    assert set(skipped.value.fields) == {"version"}
+    with pytest.raises(InvalidInput) as again:
+        legal_document_publish(kind="terms", version=1, origin=origin, **TEXTS)
+    assert set(again.value.fields) == {"version"}
+    with pytest.raises(InvalidInput) as empty:
+        legal_document_publish(kind="terms", origin=origin, **{**TEXTS, "text_en": ""})
+    assert set(empty.value.fields) == {"text_en"}
+    document = legal_document_publish(kind="terms", origin=origin, **TEXTS)
+    assert document.label == "terms:2"
+    assert [doc.label for doc in legal_documents_current()] == ["terms:2", "privacy:1"]
+
+
+def test_publishing_needs_the_permission(legal_v1):
+    from django.contrib.auth.models import Permission
+
+    from accounts.errors import StaffPermissionDenied
+    from accounts.services.consent import legal_document_publish
+    from config.origin import Origin
+
+    staff = UserFactory(is_staff=True)
+    with pytest.raises(StaffPermissionDenied):
+        legal_document_publish(kind="privacy", origin=Origin.system(actor=staff), **TEXTS)
+    staff.user_permissions.add(Permission.objects.get(codename="add_legaldocument"))
+    staff = User.objects.get(pk=staff.pk)  # permissions are cached on the instance
+    assert legal_document_publish(kind="privacy", origin=Origin.system(actor=staff), **TEXTS).version == 2
