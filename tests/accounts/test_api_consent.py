@@ -163,3 +163,22 @@ def bearer_client_from(body) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['tokens']['access']}")
     return client
+
+
+BAD_CONSENT = {
+    "nul": ["terms:1\u0000"],
+    "string": "terms:1",
+    "object": {"terms": 1},
+    "long_item": ["t" * 100],
+    "too_many": [f"terms:{n}" for n in range(11)],
+    "nested": [["terms:1"]],
+}
+
+
+@pytest.mark.parametrize("value", BAD_CONSENT.values(), ids=BAD_CONSENT.keys())
+@pytest.mark.parametrize("url", ["/api/v1/auth/register/", "/api/v1/auth/login/code/", "/api/v1/me/consents/"])
+def test_a_consent_that_is_not_a_short_list_of_labels_is_a_validation_error(legal_v1, url, value):
+    client = bearer_client(UserFactory()) if url.startswith("/api/v1/me/") else APIClient()
+    body = {"phone": NEW, "code": "123456", "consent": value}
+    assert_api_error(client.post(url, body, format="json"), 400, "validation_error", fields=["consent"])
+    assert not User.objects.filter(phone=NEW).exists()
