@@ -182,3 +182,18 @@ def test_a_consent_that_is_not_a_short_list_of_labels_is_a_validation_error(lega
     body = {"phone": NEW, "code": "123456", "consent": value}
     assert_api_error(client.post(url, body, format="json"), 400, "validation_error", fields=["consent"])
     assert not User.objects.filter(phone=NEW).exists()
+
+
+def test_a_verification_token_is_kept_too_when_only_consent_is_missing(api_client, legal_v1):
+    verified = api_client.post("/api/v1/sms/codes/verify/", {"phone": NEW, "purpose": "login", "code": code_for(NEW)})
+    token = verified.json()["verification_token"]
+    refused = api_client.post("/api/v1/auth/login/code/", {"phone": NEW, "verification_token": token})
+    assert_api_error(refused, 400, "consent_required")
+    created = api_client.post(
+        "/api/v1/auth/login/code/", {"phone": NEW, "verification_token": token, "consent": CONSENT}, format="json"
+    )
+    assert created.status_code == 201 and created.json()["created"] is True
+    used = api_client.post(
+        "/api/v1/auth/login/code/", {"phone": NEW, "verification_token": token, "consent": CONSENT}, format="json"
+    )
+    assert_api_error(used, 400, "verification_token_invalid")  # used once, by the sign-up
