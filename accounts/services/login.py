@@ -102,7 +102,7 @@ def user_login_code(
     consent: Iterable[object] | str | None = None,
     origin: Origin,
 ) -> CodeSignIn:
-    """ "手机号快捷登录": sign in the owner of ``phone``, or create their account, with a ``login`` code or token.
+    """One step ("手机号快捷登录"): sign in the owner of ``phone``, or create their account, with a login code.
 
     A registered number signs in (``created`` False); a ``consent`` list given
     on the way records the current documents it names that the person had not
