@@ -35,9 +35,13 @@ def phone_code_rule_check(*, phone: str, purpose: str) -> None:
     """Raise PhoneTaken (register, change_phone) or PhoneNotRegistered (reset_password, and login
     with ``ACCOUNTS_CODE_LOGIN_SIGNS_UP`` off).
 
-    ``phone`` in E.164. One query (``EXISTS``) for the purposes with a rule.
+    ``phone`` in E.164. One query (``EXISTS``) for the purposes with a rule,
+    and for ``login`` whatever the setting: the work is then the same for a
+    new and a registered number (no timing difference to read), and a
+    database outage stops the send with a 503 before an SMS is paid for that
+    the send log could not record.
     """
-    if purpose not in NEEDS_FREE_NUMBER and not needs_account(purpose):
+    if purpose not in NEEDS_FREE_NUMBER | NEEDS_ACCOUNT:
         return
     exists = User.objects.filter(phone=phone).exists()
     if purpose in NEEDS_FREE_NUMBER and exists:
