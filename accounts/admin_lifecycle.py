@@ -3,13 +3,17 @@
 Devices and consents are records, never edited here: staff see them and may
 end a device, through ``accounts.services.devices.device_end_by_staff``,
 which checks the actor (``accounts.end_device`` on an ordinary account).
-Legal documents are published here: a new version is a new row; a published
-one is not edited afterwards (people agreed to that text).
+Legal documents are published here, through
+``accounts.services.consent.legal_document_publish`` (the next version number
+only, the actor's ``accounts.add_legaldocument``): a new version is a new
+row; a published one is not edited afterwards (people agreed to that text).
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_security import report_skipped
 from accounts.errors import StaffPermissionDenied
 from accounts.models import Consent, Device, LegalDocument
+from accounts.services.consent import legal_document_publish, legal_version_check
 from accounts.services.devices import PERM_END_DEVICE, device_end_by_staff
+from config.errors import ServiceError
+from config.forms import form_add_service_error
 from config.origin import Origin
 
 
@@ -107,11 +114,47 @@ class ConsentAdmin(_ReadOnlyAdmin):
     raw_id_fields = ("user",)
 
 
+class LegalDocumentForm(forms.ModelForm):
+    """Publishing a version: the number must be the next one of its kind (``legal_version_check``)."""
+
+    class Meta:
+        model = LegalDocument
+        fields = ("kind", "version", "title_zh_hans", "title_en", "text_zh_hans", "text_en")
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("kind") and not self.errors.get("version"):
+            try:
+                legal_version_check(kind=data["kind"], version=data.get("version"))
+            except ServiceError as exc:
+                form_add_service_error(self, exc)
+        return data
+
+
 @admin.register(LegalDocument)
 class LegalDocumentAdmin(admin.ModelAdmin):
     list_display = ("kind", "version", "title_zh_hans", "title_en", "published_at")
     list_filter = ("kind",)
     ordering = ("kind", "-version")
+    form = LegalDocumentForm
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        kind = initial.get("kind") or LegalDocument.Kind.TERMS
+        return {"kind": kind, "version": legal_version_check(kind=str(kind), version=None), **initial}
+
+    def save_model(self, request, obj, form, change):
+        if change:  # never reached: a published version is read-only
+            raise PermissionDenied
+        # Published through the service (the actor's permission, the version rule), never a bare save.
+        fields = ("title_zh_hans", "title_en", "text_zh_hans", "text_en")
+        document = legal_document_publish(
+            kind=obj.kind,
+            version=obj.version,
+            origin=Origin.from_request(request),
+            **{name: getattr(obj, name) for name in fields},
+        )
+        obj.pk, obj.published_at = document.pk, document.published_at
 
     def has_delete_permission(self, request, obj=None):
         return False  # people agreed to it: the record of what they agreed to stays

@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from django.contrib.auth import logout as django_logout
+from django.urls import reverse
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -25,6 +27,7 @@ from accounts.authentication import authenticated_user
 from accounts.errors import (
     AccountDisabled,
     AccountLocked,
+    ConsentRequired,
     FileTooLarge,
     InvalidCredentials,
     PasswordIncorrect,
@@ -35,10 +38,13 @@ from accounts.errors import (
 )
 from accounts.models import Device, User
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
-from accounts.selectors import devices_live
+from accounts.selectors import devices_live, legal_documents_current
 from accounts.serializers import (
+    CodeSessionSerializer,
+    ConsentInputSerializer,
     DeviceListSerializer,
     DeviceSerializer,
+    LegalDocumentListSerializer,
     LoginCodeInputSerializer,
     LoginInputSerializer,
     LogoutInputSerializer,
@@ -82,13 +88,19 @@ AUTH_ERRORS = (NotAuthenticated, TokenInvalid, AccountDisabled)
 
 
 def _session(
-    request: Request, user: User, *, auth_time: float | None = None, status_code: int = status.HTTP_200_OK
+    request: Request,
+    user: User,
+    *,
+    auth_time: float | None = None,
+    status_code: int = status.HTTP_200_OK,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     # Every token pair is a new signed-in device (one INSERT); refreshing keeps it.
     device = device_sign_in(user=user, kind=Device.Kind.APP, origin=Origin.from_request(request))
     body = {
         "user": UserSerializer(user, context={"request": request}).data,
         "tokens": tokens_issue(user, device_id=device.pk, auth_time=auth_time),
+        **(extra or {}),
     }
     return Response(body, status=status_code)
 
@@ -122,11 +134,12 @@ class RegisterApi(_AnonymousApi):
         tags=["auth"],
         summary="Sign up",
         description="Phone + SMS code (or verification token); password, username, nickname, gender optional. "
-        "With ACCOUNTS_PHONE_REQUIRED off, username + password alone. Any `role` sent is ignored.",
+        "With ACCOUNTS_PHONE_REQUIRED off, username + password alone. Any `role` sent is ignored. "
+        "`consent` must list the current legal documents (GET /api/v1/legal/).",
         request=RegisterInputSerializer,
         responses={
             201: SessionSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, PhoneTaken, UsernameTaken, RateLimited),
+            **error_responses(InvalidInput, ConsentRequired, *CODE_ERRORS, PhoneTaken, UsernameTaken, RateLimited),
         },
     )
     def post(self, request: Request) -> Response:
@@ -168,18 +181,36 @@ class LoginCodeApi(_AnonymousApi):
     @extend_schema(
         operation_id="auth_login_code",
         tags=["auth"],
-        summary="Log in with an SMS code",
+        summary="Log in (or sign up) with an SMS code",
+        description="One step: a registered number signs in (200, `created: false`); an unknown one gets a "
+        "phone-only account (201, `created: true`) when ACCOUNTS_CODE_LOGIN_SIGNS_UP is on, which needs `consent` "
+        "(`consent_required` after the code was checked, and the right code is kept for the retry).",
         request=LoginCodeInputSerializer,
         responses={
-            200: SessionSerializer,
-            **error_responses(InvalidInput, *CODE_ERRORS, AccountDisabled, PhoneNotRegistered, RateLimited),
+            200: CodeSessionSerializer,
+            201: CodeSessionSerializer,
+            **error_responses(
+                InvalidInput,
+                ConsentRequired,
+                *CODE_ERRORS,
+                AccountDisabled,
+                PhoneNotRegistered,
+                RateLimited,
+                notes={"phone_not_registered": "only with ACCOUNTS_CODE_LOGIN_SIGNS_UP off"},
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         data = LoginCodeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login_code(**data.validated_data, origin=Origin.from_request(request))
-        return _session(request, user, auth_time=time.time())
+        result = services.user_login_code(**data.validated_data, origin=Origin.from_request(request))
+        return _session(
+            request,
+            result.user,
+            auth_time=time.time(),
+            status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            extra={"created": result.created},
+        )
 
 
 class TokenRefreshApi(_AnonymousApi):
@@ -502,3 +533,53 @@ class DeviceApi(APIView):
         if device_id == _current_device_id(request) and request.auth is None:
             django_logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Consent (docs/API.md, "Consent") ------------------------------------------------------------
+
+
+class LegalDocumentsApi(_AnonymousApi):
+    @extend_schema(
+        operation_id="legal_documents",
+        tags=["legal"],
+        summary="The current legal documents",
+        description="The current version of the user agreement and the privacy policy; "
+        'sign-up sends `consent: ["terms:<version>", "privacy:<version>"]`.',
+        responses={200: LegalDocumentListSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        language = get_language()
+        documents = [
+            {
+                "kind": doc.kind,
+                "version": doc.version,
+                "title": doc.title_for(language),
+                "url": request.build_absolute_uri(reverse("accounts:legal", kwargs={"kind": doc.kind})),
+                "published_at": doc.published_at,
+            }
+            for doc in legal_documents_current()
+        ]
+        return Response(LegalDocumentListSerializer({"documents": documents}).data)
+
+
+class MeConsentsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me_consents_give",
+        tags=["me"],
+        summary="Agree to the current legal documents",
+        description='`consent` lists the documents of `consent_required` (`"<kind>:<version>"`); '
+        "each acceptance is recorded with the time, IP and user agent.",
+        request=ConsentInputSerializer,
+        responses={200: UserSerializer, **error_responses(InvalidInput, ConsentRequired, *AUTH_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        data = ConsentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_consent_give(
+            user=authenticated_user(request),
+            consent=data.validated_data["consent"],
+            origin=Origin.from_request(request),
+        )
+        return Response(UserSerializer(user, context={"request": request}).data)

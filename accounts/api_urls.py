@@ -20,5 +20,7 @@ urlpatterns = [
     path("me/devices/<str:device_id>/", api.DeviceApi.as_view(), name="api-me-device"),
     path("me/deletion/", api_deletion.DeletionApi.as_view(), name="api-me-deletion"),
     path("me/export/", api_deletion.ExportApi.as_view(), name="api-me-export"),
+    path("me/consents/", api.MeConsentsApi.as_view(), name="api-me-consents"),
+    path("legal/", api.LegalDocumentsApi.as_view(), name="api-legal"),
     path("sms/codes/", api.SmsCodeSendApi.as_view(), name="sms-code-send"),
 ]

@@ -18,6 +18,7 @@ from accounts.device_state import (
 )
 from accounts.errors import AccountDisabled
 from accounts.models import User
+from accounts.selectors import users_with_legal_versions
 from accounts.tokens import DEVICE_CLAIM, access_is_denied, token_issued_before_revocation
 from config.errors import NotAuthenticated
 
@@ -55,7 +56,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
             # Tokens minted without a device (simplejwt's for_user, tokens from before devices).
             if access_is_denied(validated_token.get(api_settings.JTI_CLAIM, "")):
                 raise InvalidToken()
-            user = self.user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+            user = users_with_legal_versions().filter(**{api_settings.USER_ID_FIELD: user_id}).first()
             return self._checked(user, validated_token)
         device_id = str(device_id)
         state = cache.get(state_key(device_id))
@@ -72,7 +73,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
             state_remember_live(device_id, seen.timestamp())
             return user
         user = self._checked(
-            self.user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first(), validated_token
+            users_with_legal_versions().filter(**{api_settings.USER_ID_FIELD: user_id}).first(), validated_token
         )
         if seen_is_stale(float(state)) and not device_seen(device_id):
             raise InvalidToken()

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 
 from accounts.errors import AccountDisabled, AccountLocked, InvalidCredentials
 from accounts.models import User
+from accounts.selectors import users_with_legal_versions
 from accounts.services.login import user_login_password
 from config.errors import RateLimited, ServiceError
 from config.origin import Origin
@@ -64,3 +65,9 @@ class AccountBackend(ModelBackend):
     def _remember(request: HttpRequest | None, exc: ServiceError) -> None:
         if request is not None:
             setattr(request, _REFUSAL_ATTR, exc)
+
+    def get_user(self, user_id: Any) -> User | None:
+        # The session's user, loaded with the current legal versions in the same
+        # query: the consent gate of the pages (accounts.middleware) costs nothing.
+        user = users_with_legal_versions().filter(pk=user_id).first()
+        return user if self.user_can_authenticate(user) else None

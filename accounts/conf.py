@@ -56,3 +56,13 @@ def avatar_max_pixels() -> int:
 def deletion_grace_days() -> int:
     """``ACCOUNTS_DELETION_GRACE_DAYS``: days between asking for deletion and the purge (0: the next purge)."""
     return max(0, int(settings.ACCOUNTS_DELETION_GRACE_DAYS))
+
+
+def consent_required() -> bool:
+    """``ACCOUNTS_CONSENT_REQUIRED``: sign-up needs the current legal documents agreed to (off: optional)."""
+    return bool(settings.ACCOUNTS_CONSENT_REQUIRED)
+
+
+def code_login_signs_up() -> bool:
+    """``ACCOUNTS_CODE_LOGIN_SIGNS_UP``: a login code goes to any number and signing in with it creates the account."""
+    return bool(settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP)

@@ -30,6 +30,7 @@ from django.utils import timezone
 from ua_parser import parse as ua_parse
 
 from accounts.models import Device, User
+from accounts.selectors import users_with_legal_versions
 from config.origin import Origin
 
 KEY_PREFIX = "device:"
@@ -95,7 +96,8 @@ def state_remember_ended(device_id: str) -> None:
 def user_with_device_seen(user_id: str | int, device_id: str) -> User | None:
     """The user row, with ``_device_seen``: the device's last_seen_at if it is theirs and live, else None (one query)."""
     live = Device.objects.filter(pk=device_id, user_id=OuterRef("pk"), ended_at__isnull=True)
-    return User.objects.filter(pk=user_id).annotate(_device_seen=Subquery(live.values("last_seen_at")[:1])).first()
+    users = users_with_legal_versions()  # with the current legal versions too: GET /me stays one query
+    return users.filter(pk=user_id).annotate(_device_seen=Subquery(live.values("last_seen_at")[:1])).first()
 
 
 def device_seen(device_id: str, *, ip: str | None = None) -> bool:

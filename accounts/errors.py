@@ -28,6 +28,22 @@ class PhoneNotRegistered(ServiceError):
     default_message = _("This phone number is not registered.")
 
 
+class ConsentRequired(ServiceError):
+    """The current user agreement / privacy policy were not agreed to; ``required`` lists them ("terms:3")."""
+
+    status = 400
+    code = "consent_required"
+    field = "consent"
+    default_message = _("Please read and agree to the user agreement and the privacy policy.")
+
+    def __init__(self, message=None, *, required: list[str], **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.required = list(required)
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "required": self.required}
+
+
 class InvalidCredentials(ServiceError):
     """Password login failed; never says whether the account or the password was wrong."""
 

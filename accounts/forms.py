@@ -53,6 +53,11 @@ def _password_field(label, *, autocomplete: str, required: bool = True, help_tex
     )
 
 
+def _consent_field() -> forms.CharField:
+    # The checkbox of accounts/_consent.html: its value lists the documents shown ("terms:1 privacy:1").
+    return forms.CharField(label=_("Agreement"), required=False, max_length=200)
+
+
 class SignupForm(forms.Form):
     phone = _phone_field()
     code = _code_field()
@@ -72,6 +77,7 @@ class SignupForm(forms.Form):
     nickname = forms.CharField(
         label=_("Nickname"), required=False, max_length=50, widget=forms.TextInput(attrs={"autocomplete": "nickname"})
     )
+    consent = _consent_field()
 
 
 class LoginPasswordForm(forms.Form):
@@ -86,6 +92,11 @@ class LoginPasswordForm(forms.Form):
 class LoginCodeForm(forms.Form):
     phone = _phone_field()
     code = _code_field()
+    consent = _consent_field()
+
+
+class ConsentForm(forms.Form):
+    consent = _consent_field()
 
 
 class PasswordResetForm(forms.Form):

@@ -1,6 +1,7 @@
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from accounts.models import Device, User
+from accounts import conf
+from accounts.models import Device, LegalDocument, User
 from config.phones import phone_to_e164
 
 
@@ -21,10 +22,73 @@ def user_search_q(term: str) -> Q:
 def user_get_by_login(login: str) -> User | None:
     """The active-or-not user whose phone (any format) or username is ``login``."""
     e164 = phone_to_e164(login)
-    query: QuerySet = User.objects.filter(phone=e164) if e164 else User.objects.filter(username__iexact=login.strip())
+    users = users_with_legal_versions()  # the Session answered after a login shows consent_required for free
+    query: QuerySet = users.filter(phone=e164) if e164 else users.filter(username__iexact=login.strip())
     return query.first()
 
 
 def devices_live(*, user: User) -> QuerySet[Device]:
     """``user``'s signed-in devices that have not ended, newest first."""
     return Device.objects.filter(user=user, ended_at__isnull=True).order_by("-created_at")
+
+
+# --- Legal documents and consent ----------------------------------------------------------
+
+LEGAL_KINDS: tuple[str, ...] = tuple(LegalDocument.Kind.values)  # terms first, as the API lists them
+_LEGAL_ATTR = "_legal_current_{}"
+
+
+def legal_documents_current() -> list[LegalDocument]:
+    """The current (highest) version of each legal document, terms first; one query."""
+    newest = LegalDocument.objects.filter(kind=OuterRef("kind")).order_by("-version").values("version")[:1]
+    documents = {doc.kind: doc for doc in LegalDocument.objects.filter(version=Subquery(newest))}
+    return [documents[kind] for kind in LEGAL_KINDS if kind in documents]
+
+
+def legal_document_get(*, kind: str, version: int | None = None) -> LegalDocument | None:
+    """One published version of ``kind`` (the current one when ``version`` is None), or None."""
+    documents = LegalDocument.objects.filter(kind=kind)
+    if version is not None:
+        documents = documents.filter(version=version)
+    return documents.order_by("-version").first()
+
+
+def users_with_legal_versions() -> QuerySet[User]:
+    """Users, each row carrying the current version of every legal document (subqueries, no extra query).
+
+    Whoever loads the signed-in user (JWT authentication, the session
+    backend, the login flows) loads it through this, so ``consent_outstanding``
+    costs nothing: ``GET /api/v1/me/`` stays one query, and a version
+    published a moment ago is seen by the very next request (no cache).
+    """
+    newest = {
+        _LEGAL_ATTR.format(kind): Subquery(
+            LegalDocument.objects.filter(kind=kind).order_by("-version").values("version")[:1]
+        )
+        for kind in LEGAL_KINDS
+    }
+    return User.objects.annotate(**newest)
+
+
+def legal_versions_current(user: User | None = None) -> dict[str, int]:
+    """``{"terms": 3, "privacy": 5}``: from ``user``'s row when it was loaded with them, else one query."""
+    if user is not None and all(hasattr(user, _LEGAL_ATTR.format(kind)) for kind in LEGAL_KINDS):
+        values = {kind: getattr(user, _LEGAL_ATTR.format(kind)) for kind in LEGAL_KINDS}
+        return {kind: int(version) for kind, version in values.items() if version is not None}
+    versions = {doc.kind: doc.version for doc in legal_documents_current()}
+    if user is not None:  # remembered on the instance: a second call costs nothing
+        for kind in LEGAL_KINDS:
+            setattr(user, _LEGAL_ATTR.format(kind), versions.get(kind))
+    return versions
+
+
+def consent_outstanding(*, user: User) -> list[str]:
+    """The ``"<kind>:<version>"`` documents ``user`` still has to agree to (none with ACCOUNTS_CONSENT_REQUIRED off)."""
+    if not conf.consent_required():
+        return []
+    accepted = user.consents_accepted or {}
+    return [
+        f"{kind}:{version}"
+        for kind, version in legal_versions_current(user).items()
+        if int(accepted.get(kind) or 0) < version
+    ]

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Device, Gender, User
+from accounts.selectors import consent_outstanding
 from smscodes.models import Purpose
 
 
@@ -22,6 +23,7 @@ class UserSerializer(serializers.ModelSerializer):
     avatar = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField()
     deletion = serializers.SerializerMethodField()
+    consent_required = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -39,6 +41,7 @@ class UserSerializer(serializers.ModelSerializer):
             "has_password",
             "date_joined",
             "deletion",
+            "consent_required",
         )
         read_only_fields = fields
 
@@ -54,6 +57,10 @@ class UserSerializer(serializers.ModelSerializer):
         if user.delete_after is None or user.deleted_at is not None:
             return None
         return DeletionSerializer({"scheduled_at": user.deletion_scheduled_at, "delete_after": user.delete_after}).data
+
+    def get_consent_required(self, user) -> list[str]:
+        # The current versions come with the user row (accounts.selectors.users_with_legal_versions).
+        return consent_outstanding(user=user)
 
     @extend_schema_field(AvatarSerializer(allow_null=True))
     def get_avatar(self, user) -> dict | None:
@@ -97,12 +104,22 @@ class _CodeOrTokenInput(serializers.Serializer):
     verification_token = _optional(max_length=512, help_text="From POST /api/v1/sms/codes/verify/.")
 
 
+def _consent_field(**kwargs):
+    return serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        max_length=10,
+        help_text='The documents agreed to, "<kind>:<version>" (GET /api/v1/legal/), e.g. ["terms:3", "privacy:5"].',
+        **kwargs,
+    )
+
+
 class RegisterInputSerializer(_CodeOrTokenInput):
     phone = _optional(max_length=32, help_text="Required unless ACCOUNTS_PHONE_REQUIRED is off.")
     password = _password_field(required=False, allow_blank=True, allow_null=True, max_length=4096)
     username = _optional(max_length=64)
     nickname = serializers.CharField(required=False, allow_blank=True, max_length=50, default="")
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, default="")
+    consent = _consent_field(required=False, default=list)
 
 
 class LoginInputSerializer(serializers.Serializer):
@@ -112,6 +129,29 @@ class LoginInputSerializer(serializers.Serializer):
 
 class LoginCodeInputSerializer(_CodeOrTokenInput):
     phone = serializers.CharField(max_length=32)
+    consent = _consent_field(required=False, default=list)
+
+
+class CodeSessionSerializer(serializers.Serializer):
+    user = UserSerializer()
+    tokens = TokensSerializer()
+    created = serializers.BooleanField(help_text="True when this sign-in created the account (201).")
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    consent = _consent_field()
+
+
+class LegalDocumentSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    published_at = serializers.DateTimeField()
+
+
+class LegalDocumentListSerializer(serializers.Serializer):
+    documents = LegalDocumentSerializer(many=True)
 
 
 # Our tokens are a few hundred characters; the cap keeps megabytes away from the JWT decoder.

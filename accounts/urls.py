@@ -22,6 +22,9 @@ urlpatterns = [
     path("account/delete/", views_lifecycle.deletion, name="deletion"),
     path("account/delete/cancel/", views_lifecycle.deletion_cancel, name="deletion_cancel"),
     path("account/export/", views_lifecycle.data_export, name="data_export"),
+    path("consent/", views.consent, name="consent"),
+    path("legal/<str:kind>/", views.legal_document, name="legal"),
+    path("legal/<str:kind>/<int:version>/", views.legal_document, name="legal_version"),
 ]
 
 # Uploaded media in development only (the view answers 404 unless DEBUG is on);

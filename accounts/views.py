@@ -21,8 +21,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -31,7 +31,9 @@ from django.views.static import serve
 
 from accounts import conf, services
 from accounts.authentication import authenticated_user
+from accounts.errors import ConsentRequired
 from accounts.forms import (
+    ConsentForm,
     LoginCodeForm,
     LoginPasswordForm,
     PasswordChangeForm,
@@ -40,11 +42,18 @@ from accounts.forms import (
     ProfileForm,
     SignupForm,
 )
-from accounts.models import User
+from accounts.models import LegalDocument, User
 from accounts.recent_auth import auth_time_after_password_change, request_authenticated_at
-from accounts.selectors import devices_live
+from accounts.selectors import (
+    LEGAL_KINDS,
+    consent_outstanding,
+    devices_live,
+    legal_document_get,
+    legal_documents_current,
+)
 from accounts.services.avatar import avatar_remove, avatar_set
 from accounts.services.common import password_validate_new, username_clean
+from accounts.services.consent import consent_check
 from accounts.sessions import AVATAR_ERROR_SESSION_KEY, session_device_id, session_login
 from accounts.upload import LimitedUploadHandler, check_upload, limit_upload
 from config.errors import InvalidInput, RateLimited, ServiceError
@@ -131,7 +140,7 @@ def _posted(request: HttpRequest):
 
 
 def _code_form_post(
-    request: HttpRequest, form_class: type[forms.Form], *, purpose: str, **form_kwargs: Any
+    request: HttpRequest, form_class: type[forms.Form], *, purpose: str, consent_gate: bool = False, **form_kwargs: Any
 ) -> tuple[forms.Form, dict[str, Any] | None]:
     """Bind a phone + code form to the POST, or handle its send-code button.
 
@@ -143,6 +152,8 @@ def _code_form_post(
     Either way the post draws on the per-IP budget of every door that sends or
     takes a code (``smscodes.budget``), like the API; once it is spent the
     form comes back with the error and nothing is sent or checked.
+    With ``consent_gate`` the send-code button needs the agreement ticked: the
+    script disables it until then, and without the script this refuses.
     """
     try:
         code_budget_spend(origin=Origin.from_request(request))
@@ -161,6 +172,8 @@ def _code_form_post(
         return form, None
     if refused:
         ok, message, resend_in = False, refused, 0
+    elif consent_gate and not posted.get("consent"):
+        ok, message, resend_in = False, str(ConsentRequired.default_message), 0
     else:
         ok, message, resend_in = send_code_from_form(request, phone=posted.get("phone", ""), purpose=purpose)
     kept = {
@@ -266,6 +279,21 @@ def _kept_token(form) -> str:
     return "" if "phone" in form.errors or "code" in form.errors else token
 
 
+def _consent_context() -> dict[str, Any]:
+    """The agreement checkbox of a form that may create an account (accounts/_consent.html).
+
+    Its value names the versions shown, so a version published while the
+    page was open is caught by the service (``consent_required``), not
+    agreed to unseen. ``consent_gate``: the send-code button waits for it.
+    """
+    documents = legal_documents_current()
+    return {
+        "legal_documents": documents,
+        "consent_value": " ".join(doc.label for doc in documents),
+        "consent_gate": bool(documents) and conf.consent_required(),
+    }
+
+
 def _render(request, template: str, context: dict) -> HttpResponse:
     context.setdefault("next", _next_url(request))
     _focus_first_error(context.get("form"))
@@ -282,10 +310,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         return _redirect_after_login(request)
     send_code = None
     if request.method == "POST":
-        form, send_code = _code_form_post(request, SignupForm, purpose=Purpose.REGISTER)
+        consent = _consent_context()
+        form, send_code = _code_form_post(
+            request, SignupForm, purpose=Purpose.REGISTER, consent_gate=consent["consent_gate"]
+        )
         if send_code is None:
             form.is_valid()
             _check_all(form, secret_field="password", username=True)  # noqa: S106 - a field name
+            _add_errors(form, lambda: consent_check(consent=form.data.get("consent")))
             token = _verify_code(request, form, purpose=Purpose.REGISTER)
         if send_code is None and not form.errors:
             data = form.cleaned_data
@@ -296,6 +328,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     password=data["password"] or None,
                     username=data["username"] or None,
                     nickname=data["nickname"],
+                    consent=data["consent"],
                     origin=Origin.from_request(request),
                 )
             except ServiceError as exc:
@@ -309,20 +342,40 @@ def signup(request: HttpRequest) -> HttpResponse:
         form = SignupForm()
     send_code = _send_code_state(request, send_code, purpose=Purpose.REGISTER)
     return _render(
-        request, "accounts/signup.html", {"form": form, "send_code": send_code, "verification_token": _kept_token(form)}
+        request,
+        "accounts/signup.html",
+        {"form": form, "send_code": send_code, "verification_token": _kept_token(form), **_consent_context()},
     )
+
+
+def _login_method(request: HttpRequest) -> str:
+    """Which login form: the one-step code form ("手机号快捷登录") unless the password one is asked for.
+
+    A POST names its form (``method``); one without it (an older page, a
+    script) is read by its fields.
+    """
+    if request.method == "POST":
+        method = request.POST.get("method") or ("password" if "login" in request.POST else "code")
+    else:
+        method = request.GET.get("method") or "code"
+    return "password" if method == "password" else "code"
 
 
 @_sensitive
 @never_cache
 def login(request: HttpRequest) -> HttpResponse:
+    """Log in: by SMS code in one step (signing a new number up, with the agreement), or by password."""
     if request.user.is_authenticated:
         return _redirect_after_login(request)
-    method = "code" if (request.POST.get("method") or request.GET.get("method")) == "code" else "password"
+    method = _login_method(request)
+    signs_up = conf.code_login_signs_up()
+    consent = _consent_context() if signs_up else {"consent_gate": False}
     send_code = None
     if request.method == "POST":
         if method == "code":
-            form, send_code = _code_form_post(request, LoginCodeForm, purpose=Purpose.LOGIN)
+            form, send_code = _code_form_post(
+                request, LoginCodeForm, purpose=Purpose.LOGIN, consent_gate=consent["consent_gate"]
+            )
             if send_code is None:
                 form.is_valid()
                 _check_all(form)
@@ -330,11 +383,16 @@ def login(request: HttpRequest) -> HttpResponse:
             form = LoginPasswordForm(request.POST)
         if send_code is None and form.is_valid() and not form.errors:
             data = form.cleaned_data
+            created = False
             try:
                 if method == "code":
-                    user = services.user_login_code(
-                        phone=data["phone"], code=data["code"], origin=Origin.from_request(request)
+                    result = services.user_login_code(
+                        phone=data["phone"],
+                        code=data["code"],
+                        consent=data.get("consent") or None,
+                        origin=Origin.from_request(request),
                     )
+                    user, created = result.user, result.created
                 else:
                     user = services.user_login_password(
                         login=data["login"], password=data["password"], origin=Origin.from_request(request)
@@ -343,6 +401,8 @@ def login(request: HttpRequest) -> HttpResponse:
                 form_add_service_error(form, exc)
             else:
                 session_login(request, user)
+                if created:
+                    messages.success(request, _("Welcome! Your account has been created."))
                 return _redirect_after_login(request)
         if method == "code":
             send_code = _send_code_state(request, send_code, purpose=Purpose.LOGIN)
@@ -360,6 +420,8 @@ def login(request: HttpRequest) -> HttpResponse:
             "code_form": code_form,
             "method": method,
             "send_code": send_code,
+            "code_signs_up": signs_up,
+            **consent,
         },
     )
 
@@ -522,6 +584,64 @@ def phone_change(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/phone_change.html",
         {"form": form, "send_code": send_code, "verification_token": _kept_token(form)},
+    )
+
+
+# --- Legal documents and consent ------------------------------------------------------------
+
+
+def legal_document(request: HttpRequest, kind: str, version: int | None = None) -> HttpResponse:
+    """``/legal/<kind>/`` (the current version) and ``/legal/<kind>/<version>/`` (any published one)."""
+    if kind not in LEGAL_KINDS:
+        raise Http404
+    document = legal_document_get(kind=kind, version=version)
+    if document is None:
+        raise Http404
+    current = document if version is None else legal_document_get(kind=kind)
+    language = get_language()
+    return render(
+        request,
+        "accounts/legal.html",
+        {
+            "document": document,
+            "title": document.title_for(language),
+            "text": document.text_for(language),
+            "current": current,
+            "is_current": current is not None and current.pk == document.pk,
+        },
+    )
+
+
+@never_cache
+@login_required
+def consent(request: HttpRequest) -> HttpResponse:
+    """Asks a signed-in person to agree to a new version before going on (``accounts.middleware.ConsentGate``)."""
+    user = authenticated_user(request)
+    outstanding = consent_outstanding(user=user)
+    if not outstanding:
+        return _redirect_after_login(request)
+    documents: list[LegalDocument] = [doc for doc in legal_documents_current() if doc.label in outstanding]
+    form = ConsentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_consent_give(
+                user=user, consent=form.cleaned_data["consent"], origin=Origin.from_request(request)
+            )
+        except ServiceError as exc:
+            form_add_service_error(form, exc)
+        else:
+            messages.success(request, _("Thank you. You can go on."))
+            return _redirect_after_login(request)
+    language = get_language()
+    return _render(
+        request,
+        "accounts/consent.html",
+        {
+            "form": form,
+            "documents": [(doc, doc.title_for(language)) for doc in documents],
+            "consent_value": " ".join(doc.label for doc in documents),
+            "updated": bool(user.consents_accepted),
+        },
     )
 
 

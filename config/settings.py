@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionRevocationMiddleware",
+    # A signed-in person agrees to a newly published legal version before going on (pages only).
+    "accounts.middleware.ConsentGateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -195,6 +197,10 @@ ACCOUNTS_PASSWORD_REQUIRE_LETTER_AND_DIGIT = env.bool("ACCOUNTS_PASSWORD_REQUIRE
 
 # --- Accounts -----------------------------------------------------------------------
 ACCOUNTS_PHONE_REQUIRED = env.bool("ACCOUNTS_PHONE_REQUIRED", default=True)
+# Every door that creates an account needs the current terms and privacy policy agreed to (PIPL).
+ACCOUNTS_CONSENT_REQUIRED = env.bool("ACCOUNTS_CONSENT_REQUIRED", default=True)
+# One-step "手机号快捷登录": a login code goes to any number, and signing in with it creates the account.
+ACCOUNTS_CODE_LOGIN_SIGNS_UP = env.bool("ACCOUNTS_CODE_LOGIN_SIGNS_UP", default=True)
 ACCOUNTS_LOGIN_MAX_FAILURES = env.int("ACCOUNTS_LOGIN_MAX_FAILURES", default=5)
 ACCOUNTS_LOCKOUT_SECONDS = env.int("ACCOUNTS_LOCKOUT_SECONDS", default=900)
 ACCOUNTS_LOGIN_IP_RATE = env.str("ACCOUNTS_LOGIN_IP_RATE", default="30/m")

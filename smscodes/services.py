@@ -304,7 +304,7 @@ def _masked(phone: str) -> str:
 # --- verify -------------------------------------------------------------------------------------
 
 
-def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin) -> None:
+def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin, consume: bool = True) -> None:
     code = _code_clean(code, phone=phone)
     now = time.time()
     result = get_store().check_code(
@@ -313,8 +313,10 @@ def _code_consume(*, phone: str, purpose: str, code: str, origin: Origin) -> Non
         now=now,
         ttl=conf.code_ttl(),
         limits=limits.guess_limits(purpose=purpose, phone=phone, client_ip=origin.ip, now=now),
+        consume=consume,
     )
-    metrics.sms_code_checked(purpose=purpose, outcome={"ok": "verified"}.get(result, result))
+    if consume or result != "ok":
+        metrics.sms_code_checked(purpose=purpose, outcome={"ok": "verified"}.get(result, result))
     if result == "exceeded":
         raise CodeAttemptsExceeded()
     if result != "ok":
@@ -353,7 +355,7 @@ def sms_code_verify(*, phone: str, purpose: str, code: str, origin: Origin) -> V
     return Verification(phone=phone, purpose=purpose, verification_token=token, expires_in=VERIFICATION_TOKEN_TTL)
 
 
-def _token_consume(*, phone: str, purpose: str, token: object) -> None:
+def _token_consume(*, phone: str, purpose: str, token: object, consume: bool = True) -> None:
     if not isinstance(token, str) or len(token) > 500:
         raise VerificationTokenInvalid()
     try:
@@ -362,7 +364,12 @@ def _token_consume(*, phone: str, purpose: str, token: object) -> None:
         raise VerificationTokenInvalid() from None
     if not isinstance(data, dict) or data.get("p") != phone or data.get("u") != purpose or not data.get("n"):
         raise VerificationTokenInvalid()
-    if not get_store().use_once(key=limits.token_used_key(str(data["n"])), ttl=VERIFICATION_TOKEN_TTL + 60):
+    key = limits.token_used_key(str(data["n"]))
+    if not consume:
+        if get_store().was_used(key=key):
+            raise VerificationTokenInvalid()
+        return
+    if not get_store().use_once(key=key, ttl=VERIFICATION_TOKEN_TTL + 60):
         raise VerificationTokenInvalid()
 
 
@@ -393,6 +400,33 @@ def verification_consume(
         _code_consume(phone=phone, purpose=purpose, code=code, origin=origin)
     else:
         _token_consume(phone=phone, purpose=purpose, token=verification_token)
+    return phone
+
+
+def verification_check(
+    *, phone: str, purpose: str, code: str | None = None, verification_token: str | None = None, origin: Origin
+) -> str:
+    """``verification_consume`` without the consuming: a right code or token stays usable; the number in E.164.
+
+    For a flow that must prove the code before answering something else
+    (accounts' one-step sign-in says ``consent_required`` only to whoever
+    holds the right code) and then lets the person send the same code again.
+    A wrong code counts as a failed attempt exactly as ``verification_consume``
+    does; the same errors. Call ``verification_consume`` to act on it.
+    """
+    code = code or None
+    verification_token = verification_token or None
+    if (code is None) == (verification_token is None):
+        # Neither or both: verification_consume refuses with its InvalidInput before touching anything.
+        return verification_consume(
+            phone=phone, purpose=purpose, code=code, verification_token=verification_token, origin=origin
+        )
+    phone = sms_phone_validate(phone)
+    purpose = sms_purpose_validate(purpose)
+    if code is not None:
+        _code_consume(phone=phone, purpose=purpose, code=code, origin=origin, consume=False)
+    else:
+        _token_consume(phone=phone, purpose=purpose, token=verification_token, consume=False)
     return phone
 
 

@@ -126,7 +126,8 @@ return 0
 # round trip; the compared values are keyed HMACs of the guesses, so their
 # comparison time tells an attacker nothing about the code.
 # KEYS: code record, client window {n, w}, client-day counter, number-day counter.
-# ARGV: digest, now, ttl, client_max, client_day_max, number_day_max, day_ttl.
+# ARGV: digest, now, ttl, client_max, client_day_max, number_day_max, day_ttl,
+# consume ('0': a right code is only checked and stays usable).
 _GUESS = """
 local now = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
@@ -142,7 +143,7 @@ local n = 0
 if open then n = tonumber(cw[1]) or 0 end
 if n >= tonumber(ARGV[4]) then return 'exceeded' end
 if r[1] == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+  if ARGV[8] ~= '0' then redis.call('DEL', KEYS[1]) end
   return 'ok'
 end
 if open then
@@ -197,15 +198,20 @@ class RedisStore:
     def put_code(self, *, key: str, digest: str, now: float, ttl: int) -> None:
         self.client.eval(_PUT, 1, self._key(key), digest, _fmt(now), ttl + SLACK)
 
-    def check_code(self, *, key: str, digest: str, now: float, ttl: int, limits: GuessLimits) -> CheckResult:
+    def check_code(
+        self, *, key: str, digest: str, now: float, ttl: int, limits: GuessLimits, consume: bool = True
+    ) -> CheckResult:
         keys = [self._key(k) for k in (key, limits.client_key, limits.client_day_key, limits.number_day_key)]
         args = [digest, _fmt(now), ttl, limits.client_max, limits.client_day_max, limits.number_day_max]
-        result = self.client.eval(_GUESS, len(keys), *keys, *args, limits.day_ttl)
+        result = self.client.eval(_GUESS, len(keys), *keys, *args, limits.day_ttl, "1" if consume else "0")
         text = result.decode() if isinstance(result, bytes) else str(result)
         return "ok" if text == "ok" else "exceeded" if text == "exceeded" else "invalid"
 
     def use_once(self, *, key: str, ttl: int) -> bool:
         return bool(cache.add(key, 1, timeout=ttl))
+
+    def was_used(self, *, key: str) -> bool:
+        return cache.get(key) is not None
 
 
 # --- Any other cache (local memory) -----------------------------------------------------
@@ -246,7 +252,9 @@ class LockedStore:
         with _lock:
             cache.set(key, {"h": digest, "t": now}, timeout=ttl + SLACK)
 
-    def check_code(self, *, key: str, digest: str, now: float, ttl: int, limits: GuessLimits) -> CheckResult:
+    def check_code(
+        self, *, key: str, digest: str, now: float, ttl: int, limits: GuessLimits, consume: bool = True
+    ) -> CheckResult:
         with _lock:
             record = cache.get(key)
             if not record or now - record["t"] >= ttl:
@@ -262,7 +270,8 @@ class LockedStore:
             if failures >= limits.client_max:
                 return "exceeded"
             if hmac.compare_digest(record["h"], digest):
-                cache.delete(key)
+                if consume:
+                    cache.delete(key)
                 return "ok"
             # One write for the three (the window's own start time, not its expiry, closes it).
             cache.set_many(
@@ -277,6 +286,9 @@ class LockedStore:
 
     def use_once(self, *, key: str, ttl: int) -> bool:
         return bool(cache.add(key, 1, timeout=ttl))
+
+    def was_used(self, *, key: str) -> bool:
+        return cache.get(key) is not None
 
 
 def get_store() -> RedisStore | LockedStore:

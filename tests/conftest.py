@@ -156,6 +156,25 @@ def frozen_clock():
 
 
 @pytest.fixture
+def legal_v1(db):
+    """Version 1 of both legal documents, as migration accounts/0006 publishes them.
+
+    A transactional test empties every table when it ends, migration data
+    included: a test about consent asks for this to be sure they exist.
+    """
+    from accounts.models import LegalDocument
+
+    return [
+        LegalDocument.objects.get_or_create(
+            kind=kind,
+            version=1,
+            defaults={"title_zh_hans": zh, "title_en": en, "text_zh_hans": f"{zh}正文", "text_en": f"{en} text"},
+        )[0]
+        for kind, zh, en in (("terms", "用户协议", "User agreement"), ("privacy", "隐私政策", "Privacy policy"))
+    ]
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

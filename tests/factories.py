@@ -15,6 +15,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = None
     nickname = factory.Faker("first_name")
     password = PASSWORD
+    # Signed up the proper way: agreed to version 1 of both documents (migration accounts/0006),
+    # so the pages' consent gate lets them through.
+    consents_accepted = factory.LazyFunction(lambda: {"terms": 1, "privacy": 1})
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

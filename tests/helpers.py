@@ -27,3 +27,7 @@ def bearer_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
     return client
+
+
+# What a sign-up agrees to: version 1 of both legal documents (migration accounts/0006).
+CONSENT = ["terms:1", "privacy:1"]

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, F, Subquery, Sum
+from django.db.models import Count, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from config import metrics
@@ -380,7 +380,10 @@ def _refund_write(
         description=reason or charge.description,
         origin=_origin(application, origin),
     )
-    Charge.objects.filter(pk=charge.pk).update(refunded_amount=F("refunded_amount") + refund_amount)
+    # The charge row is locked, so the new total is known here. Written as a value, not
+    # F() + amount: SQLite adds decimals as floats, and 0.01 + 9.60 + 457.23 could then
+    # exceed 466.84 by a rounding error and trip the refunded-within-amount check.
+    Charge.objects.filter(pk=charge.pk).update(refunded_amount=refunded)
     charge.refunded_amount = refunded
     currency = wallet.currency
     transaction.on_commit(

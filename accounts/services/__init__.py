@@ -1,7 +1,7 @@
 """Every write of the accounts app: the one place each account rule lives.
 
 One module per flow (``register``, ``login``, ``logout``, ``password``,
-``phone``, ``profile``, ``staff``, ``deletion``, ``export``, ``codes``, ``avatar``); ``common`` holds the pieces
+``phone``, ``profile``, ``staff``, ``deletion``, ``export``, ``codes``, ``avatar``, ``consent``); ``common`` holds the pieces
 they share. API views, page views and admin actions call these functions;
 they parse and render, these decide. Codes and verification tokens go through
 ``smscodes.services.verification_consume`` only. Errors are the
@@ -13,6 +13,7 @@ user_register`` works wherever the flow lives.
 
 from accounts.services.avatar import avatar_remove, avatar_set
 from accounts.services.codes import phone_code_send
+from accounts.services.consent import user_consent_give
 from accounts.services.deletion import user_delete, user_deletion_cancel, user_deletion_schedule, users_purge
 from accounts.services.export import user_data_export
 from accounts.services.login import user_login_code, user_login_password
@@ -30,6 +31,7 @@ __all__ = [
     "phone_code_send",
     "user_data_export",
     "user_deactivate",
+    "user_consent_give",
     "user_delete",
     "user_deletion_cancel",
     "user_deletion_schedule",

@@ -21,7 +21,7 @@ from config.errors import InvalidInput
 from config.origin import Origin
 from config.phones import looks_like_phone, phone_to_e164
 from smscodes.errors import InvalidPhone
-from smscodes.services import verification_consume
+from smscodes.services import verification_check, verification_consume
 
 Kind = SecurityEvent.Kind
 
@@ -29,6 +29,13 @@ Kind = SecurityEvent.Kind
 def code_consume(*, phone: str, purpose: str, code: str | None, verification_token: str | None, origin: Origin) -> str:
     """``smscodes.services.verification_consume`` with empty strings meaning "not given"."""
     return verification_consume(
+        phone=phone, purpose=purpose, code=code or None, verification_token=verification_token or None, origin=origin
+    )
+
+
+def code_check(*, phone: str, purpose: str, code: str | None, verification_token: str | None, origin: Origin) -> str:
+    """``code_consume`` that leaves a right code (or token) usable: ``smscodes.services.verification_check``."""
+    return verification_check(
         phone=phone, purpose=purpose, code=code or None, verification_token=verification_token or None, origin=origin
     )
 

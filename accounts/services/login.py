@@ -1,12 +1,25 @@
-"""Sign-in, by password (phone or username) or by SMS code."""
+"""Sign-in, by password (phone or username) or by SMS code (which signs up a new number in one step)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
 
-from accounts.errors import AccountDisabled, AccountLocked, InvalidCredentials, PhoneNotRegistered
+from accounts import conf
+from accounts.errors import AccountDisabled, AccountLocked, ConsentRequired, InvalidCredentials, PhoneNotRegistered
 from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
 from accounts.models import User
-from accounts.selectors import user_get_by_login
-from accounts.services.common import Kind, code_consume, login_record_success, phone_parse, security_event_record
+from accounts.selectors import user_get_by_login, users_with_legal_versions
+from accounts.services.common import (
+    Kind,
+    code_check,
+    code_consume,
+    login_record_success,
+    phone_parse,
+    security_event_record,
+)
+from accounts.services.consent import consent_check, consent_record
 from config import metrics
 from config.errors import ServiceError
 from config.origin import Origin
@@ -73,32 +86,106 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class CodeSignIn:
+    """The outcome of the one-step code sign-in: who, and whether the account was created just now."""
+
+    user: User
+    created: bool
+
+
 def user_login_code(
     *,
     phone: str,
     code: str | None = None,
     verification_token: str | None = None,
+    consent: Iterable[object] | str | None = None,
     origin: Origin,
-) -> User:
-    """The user owning ``phone``, verified by a ``login`` code or verification token.
+) -> CodeSignIn:
+    """One step ("手机号快捷登录"): sign in the owner of ``phone``, or create their account, with a login code.
 
-    Raises InvalidPhone, PhoneNotRegistered, AccountDisabled and the code
-    errors; a wrong code or a disabled account is recorded as a failed login.
+    A registered number signs in (``created`` False); a ``consent`` list given
+    on the way records the current documents it names that the person had not
+    yet agreed to. An unknown number, with ``ACCOUNTS_CODE_LOGIN_SIGNS_UP`` on,
+    gets a phone-only account (``created`` True) once ``consent`` covers the
+    current documents: ``ConsentRequired`` otherwise, raised only after the
+    code or token was checked (so it tells nothing to someone without it) and
+    without consuming it, so the person can agree and send the same code
+    again. With the setting off: ``PhoneNotRegistered`` as before.
+    Raises InvalidPhone, PhoneNotRegistered, ConsentRequired, AccountDisabled
+    and the code errors; a wrong code or a disabled account is recorded as a
+    failed login.
     """
     e164 = phone_parse(phone)
-    user = User.objects.filter(phone=e164).first()
+    user = users_with_legal_versions().filter(phone=e164).first()
     if user is None:
-        metrics.login_attempted(method="code", outcome="failed")
-        raise PhoneNotRegistered()
-    try:
-        code_consume(phone=e164, purpose=Purpose.LOGIN, code=code, verification_token=verification_token, origin=origin)
-    except ServiceError as exc:
-        security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason=exc.code)
-        metrics.login_attempted(method="code", outcome="failed")
-        raise
+        if not conf.code_login_signs_up():
+            metrics.login_attempted(method="code", outcome="failed")
+            raise PhoneNotRegistered()
+        return _sign_up_by_code(
+            phone=e164, code=code, verification_token=verification_token, consent=consent, origin=origin
+        )
+    _code_or_failure(user=user, phone=e164, code=code, verification_token=verification_token, origin=origin)
     if not user.is_active:
         security_event_record(Kind.LOGIN_FAILED, user=user, login=e164, origin=origin, method="code", reason="disabled")
         metrics.login_attempted(method="code", outcome="disabled")
         raise AccountDisabled()
     login_record_success(user, method="code", origin=origin)
-    return user
+    if consent:
+        documents = consent_check(consent=consent, accepted=user.consents_accepted, required=False)
+        consent_record(user=user, documents=documents, origin=origin)
+    return CodeSignIn(user=user, created=False)
+
+
+def _code_or_failure(
+    *,
+    user: User | None,
+    phone: str,
+    code: str | None,
+    verification_token: str | None,
+    origin: Origin,
+    keep: bool = False,
+) -> None:
+    # Consume (or, with ``keep``, only check) the code; a refusal is a failed login.
+    check = code_check if keep else code_consume
+    try:
+        check(phone=phone, purpose=Purpose.LOGIN, code=code, verification_token=verification_token, origin=origin)
+    except ServiceError as exc:
+        security_event_record(Kind.LOGIN_FAILED, user=user, login=phone, origin=origin, method="code", reason=exc.code)
+        metrics.login_attempted(method="code", outcome="failed")
+        raise
+
+
+def _sign_up_by_code(
+    *,
+    phone: str,
+    code: str | None,
+    verification_token: str | None,
+    consent: Iterable[object] | str | None,
+    origin: Origin,
+) -> CodeSignIn:
+    try:
+        documents = consent_check(consent=consent)
+    except ConsentRequired:
+        # Only whoever holds the right code learns that consent is missing; the code stays usable.
+        _code_or_failure(
+            user=None, phone=phone, code=code, verification_token=verification_token, origin=origin, keep=True
+        )
+        raise
+    _code_or_failure(user=None, phone=phone, code=code, verification_token=verification_token, origin=origin)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(phone=phone)
+            security_event_record(Kind.REGISTERED, user=user, origin=origin, method="code")
+            consent_record(user=user, documents=documents, origin=origin)
+    except IntegrityError:
+        # The same number signed up a moment ago (another code, the sign-up page): this proof signs into it.
+        existing = users_with_legal_versions().filter(phone=phone).first()
+        if existing is None:
+            raise
+        if not existing.is_active:
+            raise AccountDisabled() from None
+        login_record_success(existing, method="code", origin=origin)
+        return CodeSignIn(user=existing, created=False)
+    login_record_success(user, method="code", origin=origin)
+    return CodeSignIn(user=user, created=True)

@@ -1,5 +1,7 @@
 """Sign-up: a new account for a verified phone (or a username and password)."""
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, transaction
 
 from accounts import conf
@@ -15,6 +17,7 @@ from accounts.services.common import (
     user_fields_validate,
     username_clean,
 )
+from accounts.services.consent import consent_check, consent_record
 from config.origin import Origin
 from smscodes.models import Purpose
 
@@ -29,6 +32,7 @@ def user_register(
     username: str | None = None,
     nickname: str = "",
     gender: str = "",
+    consent: Iterable[object] | str | None = None,
     origin: Origin,
 ) -> User:
     """Create an account (role ``normal_user``) and return it.
@@ -36,10 +40,12 @@ def user_register(
     Needs a phone verified for ``register`` (code or verification token),
     unless ``ACCOUNTS_PHONE_REQUIRED`` is off: then a username and a password
     alone will do. Without a password the account logs in by code.
+    ``consent`` must name the current legal documents (``ConsentRequired``
+    otherwise, see ``accounts.services.consent``); they are recorded with the account.
     Every field is checked before the code is consumed, so a weak password
-    does not burn it. Two concurrent sign-ups of one number: the database's
+    or a missing consent does not burn it. Two concurrent sign-ups of one number: the database's
     unique constraint lets one through, the other gets PhoneTaken.
-    Raises InvalidInput, InvalidPhone, PhoneTaken, UsernameTaken and the
+    Raises InvalidInput, InvalidPhone, ConsentRequired, PhoneTaken, UsernameTaken and the
     code errors of ``verification_consume``.
     """
     phone = (phone or "").strip() or None
@@ -58,6 +64,7 @@ def user_register(
     user_fields_validate(candidate, ("nickname", "gender"))
     if password:
         password_validate_new(password, user=candidate, field="password")
+    documents = consent_check(consent=consent)
     if e164:
         if User.objects.filter(phone=e164).exists():
             raise PhoneTaken()
@@ -76,4 +83,5 @@ def user_register(
             raise UsernameTaken() from None
         raise
     security_event_record(Kind.REGISTERED, user=user, origin=origin)
+    consent_record(user=user, documents=documents, origin=origin)
     return user

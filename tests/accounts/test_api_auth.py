@@ -8,13 +8,14 @@ from accounts.models import Device, SecurityEvent, User
 from config.origin import Origin
 from smscodes.services import sms_code_send, sms_code_verify
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import assert_api_error
+from tests.helpers import CONSENT, assert_api_error
 from tests.smscodes.utils import last_code_for
 
 pytestmark = pytest.mark.django_db
 
 NEW_PHONE = "+8613800138000"
 STRONG = "Blue-Kettle-42"
+AGREED = {"consent": CONSENT}
 
 
 def code_for(phone: str, purpose: str) -> str:
@@ -48,7 +49,7 @@ def test_register_with_code_returns_session_and_a_usable_token(api_client):
     code = code_for("138 0013 8000", "register")
     response = api_client.post(
         "/api/v1/auth/register/",
-        {"phone": "13800138000", "code": code, "password": STRONG, "nickname": "Ann", "gender": "female"},
+        {"phone": "13800138000", "code": code, "password": STRONG, "nickname": "Ann", "gender": "female", **AGREED},
     )
     assert response.status_code == 201, response.json()
     user = User.objects.get(phone=NEW_PHONE)
@@ -66,7 +67,7 @@ def test_register_with_form_body_and_verification_token_without_password(api_cli
     )
     response = api_client.post(
         "/api/v1/auth/register",  # no trailing slash: still served, body kept
-        {"phone": NEW_PHONE, "verification_token": verification.verification_token},
+        {"phone": NEW_PHONE, "verification_token": verification.verification_token, **AGREED},
         format="multipart",
     )
     assert response.status_code == 201, response.json()
@@ -76,7 +77,9 @@ def test_register_with_form_body_and_verification_token_without_password(api_cli
 
 def test_register_ignores_role(api_client):
     code = code_for(NEW_PHONE, "register")
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code, "role": "admin"})
+    response = api_client.post(
+        "/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": code, "role": "admin"}
+    )
     assert response.status_code == 201
     assert response.json()["user"]["role"] == "normal_user"
     user = User.objects.get(phone=NEW_PHONE)
@@ -86,18 +89,22 @@ def test_register_ignores_role(api_client):
 
 def test_register_refuses_weak_password_without_burning_the_code(api_client):
     code = code_for(NEW_PHONE, "register")
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code, "password": "12345678"})
+    response = api_client.post(
+        "/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": code, "password": "12345678"}
+    )
     assert_api_error(response, 400, "validation_error", fields=["password"])
     # One message naming every problem (a client that shows the first message shows them all).
     assert response.json()["fields"]["password"] == ["密码太弱：包含字母和数字，不能是常见密码。"]
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code, "password": STRONG})
+    response = api_client.post(
+        "/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": code, "password": STRONG}
+    )
     assert response.status_code == 201
 
 
 def test_register_wrong_code(api_client):
     code = code_for(NEW_PHONE, "register")
     wrong = "000000" if code != "000000" else "111111"
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": wrong})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": wrong})
     assert_api_error(response, 400, "code_invalid")
     assert not User.objects.exists()
 
@@ -106,51 +113,57 @@ def test_register_code_attempts_exceeded(api_client, settings):
     code = code_for(NEW_PHONE, "register")
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(settings.SMS_CODE_MAX_ATTEMPTS):
-        api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": wrong})
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code})
+        api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": wrong})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": code})
     assert_api_error(response, 400, "code_attempts_exceeded")
 
 
 def test_register_bad_verification_token(api_client):
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "verification_token": "forged"})
+    response = api_client.post(
+        "/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "verification_token": "forged"}
+    )
     assert_api_error(response, 400, "verification_token_invalid")
 
 
 def test_register_needs_code_or_token(api_client):
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE})
     assert_api_error(response, 400, "validation_error", fields=["code"])
 
 
 def test_register_invalid_phone(api_client):
-    response = api_client.post("/api/v1/auth/register/", {"phone": "12345", "code": "123456"})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "phone": "12345", "code": "123456"})
     assert_api_error(response, 400, "invalid_phone")
 
 
 def test_register_phone_taken(api_client):
     UserFactory(phone=NEW_PHONE)
-    response = api_client.post("/api/v1/auth/register/", {"phone": "138 0013 8000", "code": "123456"})
+    response = api_client.post(
+        "/api/v1/auth/register/", {"consent": CONSENT, "phone": "138 0013 8000", "code": "123456"}
+    )
     assert_api_error(response, 409, "phone_taken")
 
 
 def test_register_username_taken_case_insensitively(api_client):
     UserFactory(username="Alice")
     code = code_for(NEW_PHONE, "register")
-    response = api_client.post("/api/v1/auth/register/", {"phone": NEW_PHONE, "code": code, "username": "alice"})
+    response = api_client.post(
+        "/api/v1/auth/register/", {"consent": CONSENT, "phone": NEW_PHONE, "code": code, "username": "alice"}
+    )
     assert_api_error(response, 409, "username_taken")
 
 
 def test_register_phone_is_required_by_default(api_client):
-    response = api_client.post("/api/v1/auth/register/", {"username": "alice", "password": STRONG})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "username": "alice", "password": STRONG})
     assert_api_error(response, 400, "validation_error", fields=["phone"])
 
 
 def test_register_username_and_password_alone_when_phone_not_required(api_client, settings):
     settings.ACCOUNTS_PHONE_REQUIRED = False
-    response = api_client.post("/api/v1/auth/register/", {"username": "alice", "password": STRONG})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "username": "alice", "password": STRONG})
     assert response.status_code == 201, response.json()
     assert response.json()["user"]["phone"] is None
     assert login(APIClient(), "ALICE", STRONG).status_code == 200
-    response = api_client.post("/api/v1/auth/register/", {"username": "bob"})
+    response = api_client.post("/api/v1/auth/register/", {"consent": CONSENT, "username": "bob"})
     assert_api_error(response, 400, "validation_error", fields=["password"])
 
 
@@ -284,9 +297,11 @@ def test_login_by_code(api_client):
 
 
 def test_login_by_code_errors(api_client, settings):
+    settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP = False
     assert_api_error(
         api_client.post("/api/v1/auth/login/code/", {"phone": NEW_PHONE, "code": "123456"}), 404, "phone_not_registered"
     )
+    settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP = True
     user = UserFactory(phone=NEW_PHONE)
     code = code_for(NEW_PHONE, "login")
     wrong = "000000" if code != "000000" else "111111"

@@ -47,8 +47,10 @@ def test_me_returns_the_user_object(user_client, user):
         "has_password",
         "date_joined",
         "deletion",
+        "consent_required",
     }
     assert body["deletion"] is None
+    assert body["consent_required"] == []  # the factory's user agreed to the current versions
     assert body["id"] == user.pk and body["phone"] == str(user.phone) and body["avatar"] is None
     assert body["date_joined"].endswith("Z")
 

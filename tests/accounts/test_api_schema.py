@@ -7,7 +7,7 @@ pytestmark = pytest.mark.django_db
 ROUTES = {
     ("/api/v1/auth/register/", "post"): ("RegisterInput", "201", "Session"),
     ("/api/v1/auth/login/", "post"): ("LoginInput", "200", "Session"),
-    ("/api/v1/auth/login/code/", "post"): ("LoginCodeInput", "200", "Session"),
+    ("/api/v1/auth/login/code/", "post"): ("LoginCodeInput", "200", "CodeSession"),
     ("/api/v1/auth/token/refresh/", "post"): ("TokenRefreshInput", "200", "Tokens"),
     ("/api/v1/auth/token/verify/", "post"): ("TokenVerifyInput", "200", "TokenVerifyOutput"),
     ("/api/v1/auth/logout/", "post"): ("LogoutInput", "204", None),
@@ -16,6 +16,8 @@ ROUTES = {
     ("/api/v1/me/", "get"): (None, "200", "User"),
     ("/api/v1/me/", "patch"): ("PatchedMeUpdateInput", "200", "User"),
     ("/api/v1/me/phone/", "post"): ("PhoneChangeInput", "200", "User"),
+    ("/api/v1/me/consents/", "post"): ("ConsentInput", "200", "User"),
+    ("/api/v1/legal/", "get"): (None, "200", "LegalDocumentList"),
 }
 
 
@@ -37,3 +39,5 @@ def test_every_accounts_route_documents_request_and_response_bodies(client):
             assert operation["responses"][code]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
     session = schema["components"]["schemas"]["Session"]["properties"]
     assert set(session) == {"user", "tokens"}
+    assert set(schema["components"]["schemas"]["CodeSession"]["properties"]) == {"user", "tokens", "created"}
+    assert "201" in schema["paths"]["/api/v1/auth/login/code/"]["post"]["responses"]

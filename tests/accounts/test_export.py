@@ -26,9 +26,7 @@ SECTIONS = {"user", "devices", "security_events", "consents", "wallet", "transac
 @pytest.fixture
 def owner(db):
     user = UserFactory(phone=PHONE, username="alice", nickname="爱丽丝", email="alice@example.com", company="ACME")
-    terms = LegalDocument.objects.create(
-        kind="terms", version=1, title_zh_hans="用户协议", title_en="Terms", text_zh_hans="…", text_en="…"
-    )
+    terms = LegalDocument.objects.get(kind="terms", version=1)  # published by migration accounts/0006
     Consent.objects.create(user=user, document=terms, ip="198.51.100.9", user_agent="ConsentAgent/1")
     return user
 

@@ -22,6 +22,8 @@ SIGNUP = reverse("accounts:signup")
 LOGIN = reverse("accounts:login")
 LOGOUT = reverse("accounts:logout")
 RESET = reverse("accounts:password_reset")
+# The agreement checkbox ticked: its value names version 1 of both documents (migration accounts/0006).
+AGREE = {"consent": "terms:1 privacy:1"}
 
 
 def field_errors(response, name: str) -> str:
@@ -49,7 +51,7 @@ def zh(message) -> str:
 
 def send_code(client, url: str, phone: str, **data) -> str:
     """Press the page's send-code button (no JavaScript) and return the code that was "sent"."""
-    response = client.post(url, {"phone": phone, "send_code": "1", **data})
+    response = client.post(url, {"phone": phone, "send_code": "1", **AGREE, **data})
     assert response.status_code == 200
     return last_code_for(phone)
 
@@ -80,11 +82,11 @@ def test_chinese_pages_say_mobile_number_not_telephone_number(client):
     assert '<label for="id_phone">手机号</label>' in html
     assert "电话号码" not in html
     tabs = client.get(LOGIN, headers={"accept-language": "zh-hans"}).content.decode()
-    assert ">密码登录</a>" in tabs and ">验证码登录</a>" in tabs
+    assert ">手机号快捷登录</a>" in tabs and ">密码登录</a>" in tabs
 
 
 def test_signup_send_code_without_javascript_keeps_typed_data_and_shows_no_required_errors(client):
-    response = client.post(SIGNUP, {"phone": "137 0000 0001", "nickname": "Ada", "send_code": "1"})
+    response = client.post(SIGNUP, {**AGREE, "phone": "137 0000 0001", "nickname": "Ada", "send_code": "1"})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -98,7 +100,8 @@ def test_signup_with_the_sent_code_creates_the_account_and_logs_in(client):
     code = send_code(client, SIGNUP, NEW_PHONE)
 
     response = client.post(
-        SIGNUP, {"phone": NEW_PHONE, "code": code, "password": NEW_PASSWORD, "nickname": "Ada", "role": "admin"}
+        SIGNUP,
+        {**AGREE, "phone": NEW_PHONE, "code": code, "password": NEW_PASSWORD, "nickname": "Ada", "role": "admin"},
     )
 
     assert response.status_code == 302
@@ -112,7 +115,7 @@ def test_signup_with_the_sent_code_creates_the_account_and_logs_in(client):
 def test_signup_without_password_makes_a_code_only_account(client):
     code = send_code(client, SIGNUP, NEW_PHONE)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": code})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": code})
 
     assert response.status_code == 302
     assert not User.objects.get(phone=NEW_PHONE).has_usable_password()
@@ -123,7 +126,7 @@ def test_signup_with_a_wrong_code_shows_the_error_next_to_the_code_field(client)
 
     code = send_code(client, SIGNUP, NEW_PHONE)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": wrong(code), "nickname": "Ada"})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": wrong(code), "nickname": "Ada"})
 
     assert response.status_code == 200
     assert zh(CodeInvalid.default_message) in field_errors(response, "code")
@@ -136,7 +139,7 @@ def test_signup_errors_are_in_the_language_of_the_request(client):
     from smscodes.errors import CodeInvalid
 
     code = send_code(client, SIGNUP, NEW_PHONE)
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": wrong(code)}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": wrong(code)}, HTTP_ACCEPT_LANGUAGE="en")
 
     with translation.override("en"):
         assert str(CodeInvalid.default_message) in field_errors(response, "code")
@@ -145,7 +148,7 @@ def test_signup_errors_are_in_the_language_of_the_request(client):
 def test_signup_send_code_to_a_registered_number_says_so_next_to_the_phone(client, user):
     from accounts.errors import PhoneTaken
 
-    response = client.post(SIGNUP, {"phone": str(user.phone), "send_code": "1"})
+    response = client.post(SIGNUP, {**AGREE, "phone": str(user.phone), "send_code": "1"})
 
     assert response.status_code == 200
     result = re.search(r'data-testid="send-code-result">(.*?)</p>', response.content.decode(), re.S).group(1)
@@ -158,7 +161,7 @@ def test_signup_with_a_taken_username_shows_the_error_next_to_the_username(clien
     UserFactory(username="Taken_Name")
     code = send_code(client, SIGNUP, NEW_PHONE)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": code, "username": "taken_name"})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": code, "username": "taken_name"})
 
     assert response.status_code == 200
     assert zh(UsernameTaken.default_message) in field_errors(response, "username")
@@ -168,7 +171,7 @@ def test_signup_with_a_taken_username_shows_the_error_next_to_the_username(clien
 def test_signup_with_a_weak_password_shows_the_error_next_to_the_password(client):
     code = send_code(client, SIGNUP, NEW_PHONE)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": code, "password": "12345678"})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": code, "password": "12345678"})
 
     assert response.status_code == 200
     assert field_errors(response, "password")
@@ -176,7 +179,7 @@ def test_signup_with_a_weak_password_shows_the_error_next_to_the_password(client
 
 
 def test_signup_without_a_code_says_the_code_is_required(client):
-    response = client.post(SIGNUP, {"phone": NEW_PHONE})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE})
 
     assert response.status_code == 200
     assert field_errors(response, "code")
@@ -185,20 +188,20 @@ def test_signup_without_a_code_says_the_code_is_required(client):
 # --- Log in --------------------------------------------------------------------------------
 
 
-def test_login_page_shows_the_password_tab_by_default_and_the_code_tab_on_request(client):
+def test_login_page_shows_the_code_tab_by_default_and_the_password_tab_on_request(client):
     # Both panels are in the page (the tab control switches without a reload); only the chosen one is shown.
-    password_tab = client.get(LOGIN).content.decode()
+    code_tab = client.get(LOGIN).content.decode()
+    assert 'name="phone"' in code_tab and 'name="code"' in code_tab and 'name="send_code"' in code_tab
+    assert 'name="consent"' in code_tab and "data-gates-send-code" in code_tab
+    assert 'id="panel-code" aria-labelledby="tab-code">' in code_tab
+    assert 'id="panel-password" aria-labelledby="tab-password" hidden>' in code_tab
+    assert 'id="tab-code" ' in code_tab and 'aria-controls="panel-code" aria-selected="true"' in code_tab
+    assert code_tab.index('id="tab-code"') < code_tab.index('id="tab-password"')
+
+    password_tab = client.get(LOGIN, {"method": "password"}).content.decode()
     assert 'name="login"' in password_tab and 'name="password"' in password_tab
     assert 'id="panel-password" aria-labelledby="tab-password">' in password_tab
     assert 'id="panel-code" aria-labelledby="tab-code" hidden>' in password_tab
-    assert (
-        'id="tab-password" ' in password_tab and 'aria-controls="panel-password" aria-selected="true"' in password_tab
-    )
-
-    code_tab = client.get(LOGIN, {"method": "code"}).content.decode()
-    assert 'name="phone"' in code_tab and 'name="code"' in code_tab and 'name="send_code"' in code_tab
-    assert 'id="panel-code" aria-labelledby="tab-code">' in code_tab
-    assert 'id="panel-password" aria-labelledby="tab-password" hidden>' in code_tab
 
 
 def test_login_by_password_with_the_phone_in_any_format_logs_in(client, user):

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from config.phone_display import phone_display, phone_masked
-from tests.accounts.test_pages_auth import field_errors, send_code, verification_token_in, wrong, zh
+from tests.accounts.test_pages_auth import AGREE, field_errors, send_code, verification_token_in, wrong, zh
 from tests.factories import UserFactory
 from tests.smscodes.utils import last_code_for
 
@@ -33,7 +33,7 @@ def test_after_a_failed_signup_the_send_button_keeps_the_real_remaining_seconds(
     code = send_code(client, SIGNUP, NEW_PHONE)
     frozen_clock.shift(15)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": wrong(code), "password": "123"})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": wrong(code), "password": "123"})
 
     assert response.status_code == 200
     assert resend_in(response) == 45  # the server's own cooldown, not a fresh "send code"
@@ -54,13 +54,13 @@ def test_once_the_cooldown_is_over_the_button_is_ready_again(frozen_clock, clien
     code = send_code(client, SIGNUP, NEW_PHONE)
     frozen_clock.shift(61)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": wrong(code)})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": wrong(code)})
 
     assert resend_in(response) == 0
 
 
 def test_signup_shows_every_error_at_once(client):
-    response = client.post(SIGNUP, {"phone": "123", "code": "", "password": "12345678", "username": "a b"})
+    response = client.post(SIGNUP, {**AGREE, "phone": "123", "code": "", "password": "12345678", "username": "a b"})
 
     assert field_errors(response, "phone")
     assert field_errors(response, "code")
@@ -71,7 +71,7 @@ def test_signup_shows_every_error_at_once(client):
 def test_a_wrong_code_and_a_weak_password_are_reported_together(client):
     code = send_code(client, SIGNUP, NEW_PHONE)
 
-    response = client.post(SIGNUP, {"phone": NEW_PHONE, "code": wrong(code), "password": "12345678"})
+    response = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": wrong(code), "password": "12345678"})
 
     assert "验证码错误" in field_errors(response, "code")
     assert field_errors(response, "password")
@@ -81,13 +81,15 @@ def test_a_wrong_code_and_a_weak_password_are_reported_together(client):
 def test_a_right_code_with_a_weak_password_is_not_asked_for_again(client):
     code = send_code(client, SIGNUP, NEW_PHONE)
 
-    refused = client.post(SIGNUP, {"phone": NEW_PHONE, "code": code, "password": "12345678"})
+    refused = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": code, "password": "12345678"})
     assert field_errors(refused, "password")
     assert 'data-testid="code-verified"' in refused.content.decode()
     assert 'name="code"' not in refused.content.decode()
 
     token = verification_token_in(refused)
-    accepted = client.post(SIGNUP, {"phone": NEW_PHONE, "verification_token": token, "password": "N3w-secret-pw"})
+    accepted = client.post(
+        SIGNUP, {**AGREE, "phone": NEW_PHONE, "verification_token": token, "password": "N3w-secret-pw"}
+    )
 
     assert accepted.status_code == 302
     assert User.objects.get(phone=NEW_PHONE).check_password("N3w-secret-pw")
@@ -95,11 +97,11 @@ def test_a_right_code_with_a_weak_password_is_not_asked_for_again(client):
 
 def test_a_verification_token_for_another_number_is_refused(client):
     code = send_code(client, SIGNUP, NEW_PHONE)
-    refused = client.post(SIGNUP, {"phone": NEW_PHONE, "code": code, "password": "12345678"})
+    refused = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": code, "password": "12345678"})
     token = verification_token_in(refused)
 
     response = client.post(
-        SIGNUP, {"phone": "+8613700000002", "verification_token": token, "password": "N3w-secret-pw"}
+        SIGNUP, {**AGREE, "phone": "+8613700000002", "verification_token": token, "password": "N3w-secret-pw"}
     )
 
     assert response.status_code == 200
@@ -118,7 +120,7 @@ def test_the_password_reset_reports_code_and_password_together(client):
 
 
 def test_the_error_summary_links_every_field_and_the_first_invalid_field_has_focus(client):
-    response = client.post(SIGNUP, {"phone": "123", "code": "", "password": "12345678"})
+    response = client.post(SIGNUP, {**AGREE, "phone": "123", "code": "", "password": "12345678"})
     html = response.content.decode()
 
     summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
@@ -144,7 +146,7 @@ def test_a_weak_password_gets_one_message_and_the_rules_are_shown_up_front(clien
     assert "至少 8 个字符，包含字母和数字，不能是常见密码。" in page
     assert "（选填）" not in page.split('data-field="password"')[1].split("</div>")[0].split("</label>")[1]
 
-    html = client.post(SIGNUP, {"phone": NEW_PHONE, "code": "123456", "password": "1234"}).content.decode()
+    html = client.post(SIGNUP, {**AGREE, "phone": NEW_PHONE, "code": "123456", "password": "1234"}).content.decode()
     errors = re.search(r'<ul class="errorlist" id="id_password_error">(.*?)</ul>', html, re.S).group(1)
     assert errors.count("<li>") == 1  # too short, too common, digits only: one message
     assert re.sub(r"\s+", " ", errors).strip() == "<li>密码太弱：至少 8 个字符，包含字母和数字，不能是常见密码。</li>"
@@ -249,12 +251,12 @@ def test_the_profile_reports_a_bad_email_and_a_bad_username_together(client, use
 
 def test_a_number_typed_with_the_region_picker_is_read_in_that_region(client, settings):
     settings.SMS_ALLOWED_REGIONS = ["CN", "HK"]
-    response = client.post(SIGNUP, {"phone_region": "HK", "phone": "5123 4567", "send_code": "1"})
+    response = client.post(SIGNUP, {**AGREE, "phone_region": "HK", "phone": "5123 4567", "send_code": "1"})
     assert "验证码已发送至 +852 5123 4567" in response.content.decode()
     assert last_code_for("+85251234567")
 
 
 def test_the_region_picker_cannot_pick_a_region_outside_the_allowed_ones(client, settings):
     settings.SMS_ALLOWED_REGIONS = ["CN", "HK"]
-    client.post(SIGNUP, {"phone_region": "US", "phone": "137 0000 0001", "send_code": "1"})
+    client.post(SIGNUP, {**AGREE, "phone_region": "US", "phone": "137 0000 0001", "send_code": "1"})
     assert last_code_for(NEW_PHONE)

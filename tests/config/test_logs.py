@@ -12,6 +12,7 @@ from config.logs import structured_formatter
 from config.redact import phone_mask, redact, redact_text
 from smscodes.backends import SmsBackendError, locmem
 from tests.accounts.avatar_images import image_bytes, upload
+from tests.helpers import CONSENT
 from tests.smscodes.utils import last_code_for
 from tests.wallet.charges_helpers import key_client, new_application
 from wallet.channels.sandbox import sandbox_sign
@@ -150,7 +151,8 @@ def test_a_whole_sign_up_login_profile_code_top_up_and_charge_run_logs_no_secret
     verified = api_client.post("/api/v1/sms/codes/verify/", {"phone": NATIONAL, "purpose": "register", "code": code})
     secrets["verification token"] = token = verified.json()["verification_token"]
     session = api_client.post(
-        "/api/v1/auth/register/", {"phone": NATIONAL, "verification_token": token, "password": PASSWORD}
+        "/api/v1/auth/register/",
+        {"phone": NATIONAL, "verification_token": token, "password": PASSWORD, "consent": CONSENT},
     )
     assert session.status_code == 201, session.json()
     api_client.post("/api/v1/auth/login/", {"login": NATIONAL, "password": "Wrong-pass-1"})

@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from config import metrics
 from smscodes.backends import locmem
 from tests.factories import UserFactory
+from tests.helpers import CONSENT
 from tests.smscodes.utils import last_code_for
 from tests.wallet.charges_helpers import fund, new_application
 from wallet.charges import charge_create, charge_refund
@@ -108,7 +109,7 @@ def test_business_counters_after_one_sign_up_and_login_flow(api_client, client, 
     code = last_code_for(PHONE)
     wrong = "000000" if code != "000000" else "111111"
     assert api_client.post("/api/v1/sms/codes/verify/", {**send, "code": wrong}).status_code == 400
-    register = {"phone": PHONE, "code": code, "password": PASSWORD}
+    register = {"phone": PHONE, "code": code, "password": PASSWORD, "consent": CONSENT}
     assert api_client.post("/api/v1/auth/register/", register).status_code == 201
     assert api_client.post("/api/v1/auth/login/", {"login": PHONE, "password": PASSWORD}).status_code == 200
     for _ in range(3):  # the third failure locks the account

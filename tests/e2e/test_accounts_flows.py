@@ -36,7 +36,10 @@ def field(page, name: str):
 
 
 def send_and_enter_code(page, phone: str, *, javascript: bool = True) -> None:
-    """Press the send-code button, then type the code that was "sent" to ``phone``."""
+    """Tick the agreement (if the form has one), press the send-code button, type the code "sent" to ``phone``."""
+    box = page.locator("main [name=consent]")
+    if box.count():
+        box.check()
     button = page.locator('main button[name="send_code"]')
     if javascript:
         with page.expect_response(lambda r: "/api/v1/sms/codes/" in r.url and r.request.method == "POST") as sent:
@@ -88,8 +91,7 @@ def test_log_out(browser_page, browser_login):
 
 def test_log_in_by_sms_code(browser_page):
     user = UserFactory(nickname="Ada")
-    page = visit(browser_page, "/login/")
-    page.get_by_test_id("tab-code").click()
+    page = visit(browser_page, "/login/")  # the code form is the default tab
     field(page, "phone").fill(str(user.phone))
     send_and_enter_code(page, str(user.phone))
     submit(page)
@@ -100,6 +102,7 @@ def test_log_in_by_sms_code(browser_page):
 def test_log_in_by_password_and_go_back_where_i_was(browser_page):
     user = UserFactory(nickname="Ada")
     page = visit(browser_page, "/account/")  # anonymous: sent to the login page with ?next=
+    page.get_by_test_id("tab-password").click()  # the code form ("手机号快捷登录") is the default
     field(page, "login").fill(str(user.phone.national_number))
     field(page, "password").fill("wrong-Passw0rd")
     submit(page)

@@ -19,6 +19,13 @@ def open_page(page, path: str):
     return page
 
 
+def agree(page) -> None:
+    """Tick the agreement when the page has one (it gates the send-code button; none without legal documents)."""
+    box = page.locator("main [name=consent]")
+    if box.count():
+        box.check()
+
+
 def no_js_page(browser_page):
     context = browser_page.context.browser.new_context(
         base_url=browser_page.base_url, locale="zh-CN", java_script_enabled=False
@@ -65,7 +72,7 @@ def test_the_code_is_typed_into_six_cells_and_posts_one_code_field(browser_page)
 
 
 def test_a_submit_button_shows_it_is_busy_and_a_double_tap_posts_once(browser_page):
-    page = open_page(browser_page, "/login/")
+    page = open_page(browser_page, "/login/?method=password")
     # Registered after site.js: counts the submits that would really go out, then keeps the page here.
     page.evaluate(
         """() => { window.__sent = 0; document.addEventListener('submit', e => {
@@ -84,6 +91,7 @@ def test_a_submit_button_shows_it_is_busy_and_a_double_tap_posts_once(browser_pa
 def test_after_sending_a_code_the_focus_is_on_the_code_field(browser_page):
     page = open_page(browser_page, "/signup/")
     page.fill("#id_phone", "137 0000 0009")
+    agree(page)
     with page.expect_response(lambda r: "/api/v1/sms/codes/" in r.url):
         page.get_by_test_id("send-code").click()
     expect(page.locator("#id_code")).to_be_focused()
@@ -93,6 +101,7 @@ def test_after_sending_a_code_the_focus_is_on_the_code_field(browser_page):
 def test_the_countdown_survives_a_failed_submit_with_javascript(browser_page):
     page = open_page(browser_page, "/signup/")
     page.fill("#id_phone", "137 0000 0009")
+    agree(page)
     with page.expect_response(lambda r: "/api/v1/sms/codes/" in r.url):
         page.get_by_test_id("send-code").click()
     page.fill("#id_code", "000000" if last_code_for(PHONE) != "000000" else "111111")
@@ -115,6 +124,7 @@ def test_the_countdown_survives_a_failed_submit_without_javascript(browser_page)
         page.set_viewport_size({"width": 375, "height": 812})
         page.goto("/signup/")
         page.fill("#id_phone", "137 0000 0009")
+        agree(page)
         with page.expect_navigation():
             page.get_by_test_id("send-code").click()
         page.fill("#id_code", "000000" if last_code_for(PHONE) != "000000" else "111111")
@@ -131,26 +141,27 @@ def test_the_countdown_survives_a_failed_submit_without_javascript(browser_page)
 
 def test_the_login_tabs_are_a_tab_control_with_arrow_keys(browser_page):
     page = open_page(browser_page, "/login/")
-    password_tab, code_tab = page.get_by_test_id("tab-password"), page.get_by_test_id("tab-code")
-    expect(password_tab).to_have_attribute("aria-selected", "true")
-    expect(code_tab).to_have_attribute("tabindex", "-1")
-    password_tab.focus()
+    code_tab, password_tab = page.get_by_test_id("tab-code"), page.get_by_test_id("tab-password")
+    expect(code_tab).to_have_attribute("aria-selected", "true")  # "手机号快捷登录" first
+    expect(password_tab).to_have_attribute("tabindex", "-1")
+    code_tab.focus()
     page.keyboard.press("ArrowRight")
-    expect(code_tab).to_be_focused()
-    expect(code_tab).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#panel-code")).to_be_visible()
-    expect(page.locator("#panel-password")).to_be_hidden()
-    assert page.url.endswith("/login/?method=code")
-    page.keyboard.press("Home")
     expect(password_tab).to_be_focused()
+    expect(password_tab).to_have_attribute("aria-selected", "true")
     expect(page.locator("#panel-password")).to_be_visible()
-    code_tab.click()
-    expect(page.locator("#id_phone")).to_be_visible()
+    expect(page.locator("#panel-code")).to_be_hidden()
+    assert page.url.endswith("/login/?method=password")
+    page.keyboard.press("Home")
+    expect(code_tab).to_be_focused()
+    expect(page.locator("#panel-code")).to_be_visible()
+    password_tab.click()
+    expect(page.locator("#id_login")).to_be_visible()
 
 
 def test_switching_language_keeps_what_was_typed_but_not_the_password(browser_page):
     page = open_page(browser_page, "/signup/")
     page.fill("#id_phone", "137 0000 0009")
+    agree(page)
     page.fill("#id_password", "S3cret-pw")
     page.fill("#id_nickname", "Ada")
     with page.expect_navigation():
@@ -203,22 +214,15 @@ def test_without_javascript_the_wallet_amount_survives_a_language_switch(browser
         context.close()
 
 
-def test_an_agreement_checkbox_gates_the_send_code_button(browser_page):
-    page = open_page(browser_page, "/signup/")
-    button = page.get_by_test_id("send-code")
-    expect(button).to_be_enabled()
-    page.evaluate(
-        """() => {
-        const box = document.createElement('input');
-        box.type = 'checkbox'; box.id = 'agree'; box.setAttribute('data-gates-send-code', '');
-        document.querySelector('[data-testid=signup-form]').prepend(box);
-    }"""
-    )
-    page.check("#agree")
-    page.uncheck("#agree")
-    expect(button).to_be_disabled()
-    page.check("#agree")
-    expect(button).to_be_enabled()
+def test_the_agreement_checkbox_gates_the_send_code_button(browser_page, legal_v1):
+    for path in ("/signup/", "/login/"):
+        page = open_page(browser_page, path)
+        button = page.get_by_test_id("send-code")
+        expect(button).to_be_disabled()
+        page.check("#id_consent")
+        expect(button).to_be_enabled()
+        page.uncheck("#id_consent")
+        expect(button).to_be_disabled()
 
 
 def test_the_account_menu_opens_and_closes_with_escape(browser_page, browser_login):
@@ -236,6 +240,7 @@ def test_the_per_network_cap_message_says_when_with_javascript(browser_page, set
     settings.SMS_IP_HOURLY_LIMIT = 1
     page = open_page(browser_page, "/signup/")
     page.fill("#id_phone", "137 0000 0009")
+    agree(page)
     with page.expect_response(lambda r: "/api/v1/sms/codes/" in r.url):
         page.get_by_test_id("send-code").click()
     page.fill("#id_phone", "137 0000 0008")  # a brand-new number behind the same network

@@ -16,7 +16,8 @@ PHONE = "+8613800138000"
 OTHER = "+8613900139000"
 
 
-def test_purpose_rules_follow_the_account_table(origin):
+def test_purpose_rules_follow_the_account_table(origin, settings):
+    settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP = False  # the table as it was: login codes for accounts only
     UserFactory(phone=PHONE)
     for purpose in (Purpose.REGISTER, Purpose.CHANGE_PHONE):
         with pytest.raises(PhoneTaken) as caught:
@@ -48,3 +49,16 @@ def test_the_send_is_logged_with_the_callers_address(origin):
 def test_send_costs_2_queries(origin, django_assert_num_queries):
     with django_assert_num_queries(2):  # the account rule, the send log
         phone_code_send(phone=PHONE, purpose=Purpose.REGISTER, origin=origin)
+
+
+def test_with_sign_up_by_code_a_login_code_goes_to_any_number_at_the_same_cost(origin, django_assert_num_queries):
+    # ACCOUNTS_CODE_LOGIN_SIGNS_UP (the default): the answer tells nobody whether the number has an account.
+    UserFactory(phone=PHONE)
+    with django_assert_num_queries(2):  # the same look-up and send log as for a registered number
+        unknown = phone_code_send(phone=OTHER, purpose=Purpose.LOGIN, origin=origin)
+    with django_assert_num_queries(2):
+        known = phone_code_send(phone=PHONE, purpose=Purpose.LOGIN, origin=origin)
+    assert (unknown.expires_in, unknown.resend_in) == (known.expires_in, known.resend_in)
+    assert len(sent_to(OTHER)) == 1 and len(sent_to(PHONE)) == 1
+    with pytest.raises(PhoneNotRegistered):  # reset_password still needs an account
+        phone_code_send(phone=OTHER, purpose=Purpose.RESET_PASSWORD, origin=origin)

@@ -63,13 +63,14 @@ def test_password_checks_are_limited_per_client_ip(origin, settings, frozen_cloc
     assert limited.value.retry_after == 55  # the clock stands 5 s into its minute
 
 
-def test_code_login_and_its_failures(origin, code_for):
+def test_code_login_and_its_failures(origin, code_for, settings):
     user = UserFactory(phone=PHONE)
     code = code_for(PHONE, "login")
     with pytest.raises(CodeInvalid):
         user_login_code(phone=PHONE, code="000000" if code != "000000" else "111111", origin=origin)
     assert SecurityEvent.objects.get(kind="login_failed").detail["reason"] == "code_invalid"
-    assert user_login_code(phone="13900139000", code=code, origin=origin) == user
+    assert user_login_code(phone="13900139000", code=code, origin=origin).user == user
+    settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP = False
     with pytest.raises(PhoneNotRegistered) as unknown:
         user_login_code(phone="+8613700137000", code="123456", origin=origin)
     assert set(unknown.value.fields) == {"phone"}

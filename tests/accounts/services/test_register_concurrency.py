@@ -10,6 +10,7 @@ from accounts.errors import PhoneTaken
 from accounts.models import User
 from accounts.services import register as register_flow
 from config.origin import Origin
+from tests.helpers import CONSENT
 
 PHONE = "+8613800138000"
 
@@ -31,7 +32,9 @@ def test_concurrent_registrations_of_one_number_make_one_account(monkeypatch):
 
     def register(nickname):
         try:
-            services.user_register(phone=PHONE, code="123456", nickname=nickname, origin=Origin.system())
+            services.user_register(
+                phone=PHONE, code="123456", nickname=nickname, consent=CONSENT, origin=Origin.system()
+            )
             results.append("created")
         except PhoneTaken:
             results.append("phone_taken")
