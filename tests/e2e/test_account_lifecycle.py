@@ -35,7 +35,7 @@ def axe_source():
 def log_in(page, live_server, language: str = "zh-hans"):
     page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
     page.set_viewport_size(PHONE_VIEWPORT)
-    page.goto("/login/")
+    page.goto("/login/?method=password")
     page.fill("#id_login", PHONE)
     page.fill("#id_password", PASSWORD)
     with page.expect_navigation():

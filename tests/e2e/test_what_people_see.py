@@ -100,7 +100,7 @@ def test_the_csrf_failure_page_goes_back_to_the_form(browser_page):
     """Item 12: the button of the CSRF-failure page leads back to the form, not home."""
     page = browser_page
     page.set_viewport_size(PHONE_SCREEN)
-    page.goto("/login/")
+    page.goto("/login/?method=password")
     page.fill("#id_login", "nobody_here")
     page.fill("#id_password", "wrong-Passw0rd")
     page.context.clear_cookies(name=settings.CSRF_COOKIE_NAME)
