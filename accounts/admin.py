@@ -48,6 +48,7 @@ from accounts.services.staff import (
     user_update_by_staff,
 )
 from accounts.sessions import session_keep_after_revocation
+from config.admin import ScaleSafeAdminMixin
 from config.errors import ServiceError
 from config.forms import form_add_service_error
 from config.origin import Origin
@@ -121,7 +122,7 @@ class UserChangeForm(DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
+class UserAdmin(ScaleSafeAdminMixin, SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
     list_display = (
@@ -138,7 +139,7 @@ class UserAdmin(SecurityEventAdminMixin, DjangoUserAdmin):
     list_display_links = ("id", "phone", "username")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username", "nickname", "email")
-    ordering = ("-date_joined",)
+    ordering = ("-date_joined", "-id")  # the index accounts_user_joined, read backwards: no sort
     readonly_fields = ("last_login", "date_joined", "tokens_valid_after", "avatar_preview")
     fieldsets = (
         (None, {"fields": ("phone", "username", "password")}),

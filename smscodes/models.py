@@ -39,6 +39,12 @@ class SmsMessage(models.Model):
             models.Index(fields=["phone", "-created_at"], name="smscodes_msg_phone_time"),
             # The admin list's order (-created_at, -id), read in index order at any size.
             models.Index(fields=["-created_at", "-id"], name="smscodes_msg_time"),
+            # The admin's search by the provider's message id (a delivery complaint).
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~models.Q(provider_message_id=""),
+                name="smscodes_msg_provider_id",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

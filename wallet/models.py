@@ -238,7 +238,8 @@ class LedgerLine(_AppendOnlyModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["account", "-created_at"], name="wallet_line_account_created"),
+            # An account's lines in the admin's order (the line list filtered by owner or account).
+            models.Index(fields=["account", "-created_at", "-id"], name="wallet_line_account_created_id"),
             # The admin line list's order (-created_at, -id).
             models.Index(fields=["-created_at", "-id"], name="wallet_line_created"),
         ]

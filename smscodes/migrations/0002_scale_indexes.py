@@ -1,4 +1,5 @@
-"""SMS log indexes: the admin list's order, (-created_at, -id), replaces the index on created_at alone."""
+"""SMS log indexes: the admin list's order, (-created_at, -id), replaces the index on created_at alone;
+the provider's message id for the admin's search."""
 
 import django.utils.timezone
 from django.db import migrations, models
@@ -15,6 +16,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="smsmessage",
             index=models.Index(fields=["-created_at", "-id"], name="smscodes_msg_time"),
+        ),
+        migrations.AddIndex(
+            model_name="smsmessage",
+            index=models.Index(
+                condition=models.Q(("provider_message_id", ""), _negated=True),
+                fields=["provider_message_id"],
+                name="smscodes_msg_provider_id",
+            ),
         ),
         AlterIndexOnlyField(
             model_name="smsmessage",

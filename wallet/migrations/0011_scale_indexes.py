@@ -2,7 +2,8 @@
 
 Each admin list's order, ``(-created_at, -id)`` (``-received_at`` for
 notifications), gets its own index so a page is an index scan at any size;
-a person's top-ups get ``(user, -created_at, -id)``, the API's cursor order.
+a person's top-ups get ``(user, -created_at, -id)``, the API's cursor order,
+and an account's lines ``(account, -created_at, -id)``.
 The plain foreign-key indexes covered by a composite one go:
 ``LedgerLine.account`` (``(account, seq)``, ``(account, -created_at)``),
 ``TopUp.user``, ``IdempotencyRecord.user`` (``(user, key)``), and the
@@ -33,6 +34,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="ledgerline",
             index=models.Index(fields=["-created_at", "-id"], name="wallet_line_created"),
+        ),
+        migrations.AddIndex(
+            model_name="ledgerline",
+            index=models.Index(fields=["account", "-created_at", "-id"], name="wallet_line_account_created_id"),
+        ),
+        migrations.RemoveIndex(
+            model_name="ledgerline",
+            name="wallet_line_account_created",
         ),
         migrations.AddIndex(
             model_name="paymentnotification",
