@@ -273,7 +273,10 @@ class Device(models.Model):
         verbose_name = _("signed-in device")
         verbose_name_plural = _("signed-in devices")
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_device_user_time")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_device_user_time"),
+            models.Index(fields=["-created_at", "-id"], name="accounts_device_time"),  # the admin list's order
+        ]
         permissions = [("end_device", _("Can sign out a user's device"))]
 
     def __str__(self):
@@ -336,6 +339,7 @@ class Consent(models.Model):
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
         ordering = ("-accepted_at",)
+        indexes = [models.Index(fields=["-accepted_at", "-id"], name="accounts_consent_time")]  # the admin list's order
 
     def __str__(self):
         return f"{self.user} · {self.document} · {self.accepted_at:%Y-%m-%d %H:%M:%S}"

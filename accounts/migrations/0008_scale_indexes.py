@@ -5,7 +5,8 @@
   expression index now enforces the rule and serves every lookup.
 - ``Upper(email)`` for ``email__iexact``; ``(-date_joined, -id)`` for the
   admin's user list; ``(-created_at, -id)`` and ``(login, -created_at)`` for
-  security events.
+  security events; ``(-created_at, -id)`` for devices and ``(-accepted_at, -id)``
+  for consents (their admin lists).
 - The plain foreign-key indexes of ``SecurityEvent.user`` and ``Device.user``
   go: ``(user, -created_at)`` leads with the same column.
 - On PostgreSQL only: ``pg_trgm`` and trigram GIN indexes on
@@ -75,6 +76,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="securityevent",
             index=models.Index(fields=["login", "-created_at"], name="accounts_sec_login_time"),
+        ),
+        migrations.AddIndex(
+            model_name="device",
+            index=models.Index(fields=["-created_at", "-id"], name="accounts_device_time"),
+        ),
+        migrations.AddIndex(
+            model_name="consent",
+            index=models.Index(fields=["-accepted_at", "-id"], name="accounts_consent_time"),
         ),
         AlterIndexOnlyField(
             model_name="securityevent",
