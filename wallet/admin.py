@@ -184,7 +184,7 @@ class JournalEntryAdmin(ScaleSafeAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 class LedgerLineAdmin(ScaleSafeAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "account", "kind", "amount", "balance_after", "reference")
     list_filter = ("entry__kind", "account__kind", "created_at")  # a date range, not date_hierarchy
-    list_select_related = ("account", "entry")
+    list_select_related = ("account__user", "entry")  # the account's name shows its owner
     search_fields = ("account__user__username",)  # plus phone in any format, see get_search_results
     search_help_text = gettext_lazy("Owner's phone number (any format), username or user id.")
     ordering = ("-created_at", "-id")  # the index wallet_line_created
@@ -381,8 +381,7 @@ RUN_PAGE_MISMATCHES = 100
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("date", "channel", "status", "bill_lines", "mismatch_count", "started_at", "finished_at")
-    list_filter = ("channel", "status", "date")
-    date_hierarchy = "date"
+    list_filter = (_channel_filter(), "status", "date")  # no SELECT DISTINCT, no date_hierarchy
     fields = (
         "channel",
         "date",
@@ -449,7 +448,7 @@ class ReconciliationMismatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "their_amount",
         "their_status",
     )
-    list_filter = ("kind", "record", "run__channel", "run__date")
+    list_filter = ("kind", "record", _channel_filter("run__channel"), "run__date")
     search_fields = ("=top_up_id", "=refund_id", "=trade_no")
     list_select_related = ("run",)
     fields = list_display
