@@ -51,7 +51,8 @@ def user_get_by_login(login: str) -> User | None:
     """The active-or-not user whose phone (any format) or username is ``login``."""
     e164 = phone_to_e164(login)
     query: QuerySet = User.objects.filter(phone=e164) if e164 else User.objects.filter(username__iexact=login.strip())
-    return query.first()
+    # Both are unique: no ORDER BY (``first()`` would add one by id, a sort in every login's plan).
+    return next(iter(query.order_by()[:1]), None)
 
 
 def devices_live(*, user: User) -> QuerySet[Device]:

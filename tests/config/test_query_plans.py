@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Consent, Device, LegalDocument, SecurityEvent, User
@@ -60,6 +61,18 @@ def people(db):
 def test_password_login_by_username_in_another_case_uses_the_unique_upper_index(people):
     assert user_get_by_login("ALICE_1") == people[0]
     assert_index_plan(User.objects.filter(username__iexact="ALICE_1"), "accounts_user_username_ci_unique")
+
+
+def test_the_login_lookup_itself_needs_neither_a_scan_nor_a_sort(people):
+    with CaptureQueriesContext(connection) as captured:
+        assert user_get_by_login("alice_1") == people[0]
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan and "Sort" not in plan, plan
+    assert "accounts_user_username_ci_unique" in plan, plan
 
 
 def test_registration_uniqueness_check_uses_the_same_index(people):
