@@ -274,6 +274,7 @@ def measure(n: int, repeat: int, op_seconds: float) -> dict:
         operation()  # warm-up (caches, first-use groups…)
         with CaptureQueriesContext(connection) as captured:
             operation()
+        queries = list(captured.captured_queries)  # now: the property reads the log as it is when asked
         times = []
         deadline = time.monotonic() + op_seconds
         while len(times) < repeat and time.monotonic() < deadline:
@@ -282,8 +283,8 @@ def measure(n: int, repeat: int, op_seconds: float) -> dict:
             times.append((time.perf_counter() - started) * 1000)
         results[name] = {
             "ms": round(statistics.median(times), 1),
-            "queries": len(captured.captured_queries),
-            "plan": plan_kind(captured.captured_queries),
+            "queries": len(queries),
+            "plan": plan_kind(queries),
         }
         print(f"  {name}: {results[name]}", file=sys.stderr, flush=True)
     return results
