@@ -42,6 +42,9 @@ class ReadOnlyAdminMixin:
 
 #: below this many rows an exact count is cheap, and exact is what people expect
 ESTIMATE_ABOVE = 100_000
+#: a filtered list counts at most this many rows (100 pages of 100): nobody pages further, and
+#: counting the half of a 1M-row log a filter matches would cost a scan of it on every page
+COUNT_AT_MOST = 10_000
 
 
 class EstimatedCountPaginator(Paginator):
@@ -49,18 +52,23 @@ class EstimatedCountPaginator(Paginator):
 
     The estimate is what ANALYZE (and autovacuum) last measured: close
     enough for "about 2,000,000 results" and the number of pages, and read
-    in one index lookup instead of a scan of the table. A filtered or
-    searched list, a small table and other databases get the exact count.
+    in one index lookup instead of a scan of the table. A small table and
+    other databases get the exact count. A filtered or searched list counts
+    at most ``COUNT_AT_MOST`` of its rows (``SELECT COUNT(*) FROM (… LIMIT
+    n)``): exact below that, and never a scan of everything a broad filter
+    matches.
     """
 
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if not (isinstance(queryset, QuerySet) and connections[queryset.db].vendor == "postgresql"):
+        if not isinstance(queryset, QuerySet):
             return super().count
         query = queryset.query
         if query.where or query.distinct or query.group_by is not None or query.annotations or query.combinator:
-            return super().count  # filtered or searched: exact, and served by the filter's index
+            return queryset.order_by()[:COUNT_AT_MOST].count()
+        if connections[queryset.db].vendor != "postgresql":
+            return super().count
         database = connections[queryset.db]
         table = database.ops.quote_name(queryset.model._meta.db_table)
         with database.cursor() as cursor:

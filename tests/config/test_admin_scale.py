@@ -170,6 +170,16 @@ def test_unfiltered_count_is_postgresqls_estimate_and_a_filtered_one_is_exact(mo
     assert "COUNT" in captured.captured_queries[0]["sql"].upper()
 
 
+def test_a_filtered_list_counts_at_most_a_bound(monkeypatch):
+    for _ in range(4):
+        SmsMessage.objects.create(phone="+8613900000000", purpose="login", backend="aliyun", status="sent")
+    monkeypatch.setattr(config_admin, "COUNT_AT_MOST", 3)
+    with CaptureQueriesContext(connection) as captured:
+        assert EstimatedCountPaginator(SmsMessage.objects.filter(backend="aliyun"), 50).count == 3
+    assert "LIMIT 3" in captured.captured_queries[0]["sql"]
+    assert EstimatedCountPaginator(SmsMessage.objects.filter(backend="tencent"), 50).count == 0
+
+
 def test_small_or_embedded_tables_are_counted_exactly():
     SmsMessage.objects.create(phone="+8613900000000", purpose="login", backend="locmem", status="sent")
     assert EstimatedCountPaginator(SmsMessage.objects.all(), 50).count == 1
