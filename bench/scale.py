@@ -136,6 +136,15 @@ def env() -> dict:
     return values
 
 
+def people() -> int:
+    """How many generated people the bench database holds (0 when it does not exist)."""
+    try:
+        out = psql("-Atc", "SELECT count(*) FROM accounts_user WHERE password = '!bench'", capture_output=True)
+    except subprocess.CalledProcessError:
+        return 0
+    return int(out.stdout.strip() or 0)
+
+
 def build(n: int) -> float:
     """Drop, create, migrate and fill the bench database for ``n`` people; returns the seconds it took."""
     started = time.monotonic()
@@ -317,6 +326,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per operation (the median is shown)")
     parser.add_argument("--op-seconds", type=float, default=20.0, help="at most this long timing one operation")
     parser.add_argument("--deadline", type=float, default=3600.0, help="stop after this many seconds in all")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure a scale again on the data already there when it is that size"
+    )
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)  # the child: measure scale N
     args = parser.parse_args()
 
@@ -333,9 +345,13 @@ def main() -> None:
         if time.monotonic() - started > args.deadline:
             print(f"deadline reached before scale {n}", file=sys.stderr)
             break
-        print(f"scale {n}: load average {os.getloadavg()[0]:.1f}; building…", file=sys.stderr, flush=True)
-        seconds = build(n)
-        print(f"scale {n}: built in {seconds:.0f} s; measuring…", file=sys.stderr, flush=True)
+        if args.reuse and people() == n:
+            seconds = None
+            print(f"scale {n}: load average {os.getloadavg()[0]:.1f}; reusing the data", file=sys.stderr, flush=True)
+        else:
+            print(f"scale {n}: load average {os.getloadavg()[0]:.1f}; building…", file=sys.stderr, flush=True)
+            seconds = build(n)
+            print(f"scale {n}: built in {seconds:.0f} s; measuring…", file=sys.stderr, flush=True)
         remaining = max(args.deadline - (time.monotonic() - started), 60)
         try:
             child = subprocess.run(
@@ -363,7 +379,12 @@ def main() -> None:
             sys.exit(f"scale {n}: measuring failed")
         results = json.loads(child.stdout.strip().splitlines()[-1])
         results["manage.py wallet_audit"] = audit()
-        results["(build: migrate + generate + analyze)"] = {"ms": round(seconds * 1000), "queries": None, "plan": ""}
+        if seconds is not None:
+            results["(build: migrate + generate + analyze)"] = {
+                "ms": round(seconds * 1000),
+                "queries": None,
+                "plan": "",
+            }
         measured[n] = results
         print(f"scale {n}: done; load average {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
 
@@ -374,7 +395,7 @@ def report(measured: dict[int, dict]) -> None:
     if not measured:
         return
     scales = sorted(measured)
-    names = list(measured[scales[0]])
+    names = list(dict.fromkeys(name for n in scales for name in measured[n]))
     head = " | ".join(f"{n:,} ms | q | plan" for n in scales)
     print(f"| operation | {head} | ratio |")
     print("|---|" + "---:|---:|---|" * len(scales) + "---:|")
