@@ -48,6 +48,7 @@ from accounts.services.staff import (
     user_update_by_staff,
 )
 from accounts.sessions import session_keep_after_revocation
+from config.admin import ScaleSafeAdminMixin
 from config.errors import ServiceError
 from config.forms import form_add_service_error
 from config.origin import Origin
@@ -122,7 +123,7 @@ class UserChangeForm(DjangoUserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DeletionDisplayMixin, SecurityEventAdminMixin, DjangoUserAdmin):
+class UserAdmin(DeletionDisplayMixin, ScaleSafeAdminMixin, SecurityEventAdminMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserChangeForm
     list_display = (
@@ -140,7 +141,7 @@ class UserAdmin(DeletionDisplayMixin, SecurityEventAdminMixin, DjangoUserAdmin):
     list_display_links = ("id", "phone_column", "username")
     list_filter = ("role", "is_active", "is_staff", DeletionStatusFilter)
     search_fields = ("username", "nickname", "email")
-    ordering = ("-date_joined",)
+    ordering = ("-date_joined", "-id")  # the index accounts_user_joined, read backwards: no sort
     # The deletion dates are shown, never edited: staff cannot bring a deletion forward (admin_lifecycle).
     readonly_fields = (
         "last_login",

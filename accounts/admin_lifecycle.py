@@ -14,6 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +22,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_security import report_skipped
 from accounts.errors import StaffPermissionDenied
 from accounts.models import Consent, Device, LegalDocument
+from accounts.selectors import user_ids_for_search
 from accounts.services.consent import legal_document_publish, legal_version_check
 from accounts.services.devices import PERM_END_DEVICE, device_end_by_staff
+from config.admin import ScaleSafeAdminMixin
 from config.errors import ServiceError
 from config.forms import form_add_service_error
 from config.origin import Origin
@@ -40,15 +43,24 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(_ReadOnlyAdmin):
+class DeviceAdmin(ScaleSafeAdminMixin, _ReadOnlyAdmin):
     list_display = ("id", "user", "kind", "name", "ip", "created_at", "last_seen_at", "ended_at", "end_reason")
     list_filter = ("kind", ("ended_at", admin.EmptyFieldListFilter))
-    search_fields = ("id", "user__username", "user__phone", "name")
+    search_fields = ("id",)  # shows the box; the search itself is get_search_results
+    search_help_text = _("The device id, or the person's phone (any format), username or id.")
+    ordering = ("-created_at", "-id")  # the index accounts_device_time
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     fields = list_display + ("user_agent",)
     readonly_fields = fields
     actions = ["end_devices"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Indexed matches only: the device id, or the person resolved first (one query).
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(pk=term) | Q(user_id__in=user_ids_for_search(term))), False
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -106,12 +118,19 @@ class ConsentInline(admin.TabularInline):
 
 
 @admin.register(Consent)
-class ConsentAdmin(_ReadOnlyAdmin):
+class ConsentAdmin(ScaleSafeAdminMixin, _ReadOnlyAdmin):
     list_display = ("user", "document", "accepted_at", "ip")
     list_filter = ("document__kind",)
-    search_fields = ("user__username", "user__phone")
+    search_fields = ("user__username",)  # shows the box; the search itself is get_search_results
+    search_help_text = _("The person's phone (any format), username or id.")
+    ordering = ("-accepted_at", "-id")  # the index accounts_consent_time
     list_select_related = ("user", "document")
     raw_id_fields = ("user",)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(user_id__in=user_ids_for_search(search_term)), False
 
 
 class LegalDocumentForm(forms.ModelForm):

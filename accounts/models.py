@@ -5,7 +5,7 @@ from typing import ClassVar
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.db.models.functions import Lower
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -128,7 +128,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            # Upper, not Lower: ``username__iexact`` emits UPPER(username) = UPPER(%s), so this
+            # one expression index both enforces the rule and serves every lookup by username.
+            models.UniqueConstraint(Upper("username"), name="accounts_user_username_ci_unique"),
             # A purged account keeps neither (its number and name are free again).
             models.CheckConstraint(
                 condition=(models.Q(phone__isnull=False) & ~models.Q(phone=""))
@@ -136,6 +138,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 | models.Q(deleted_at__isnull=False),
                 name="accounts_user_phone_or_username",
             ),
+        ]
+        indexes = [
+            # ``email__iexact`` (admin search) emits UPPER(email).
+            models.Index(Upper("email"), name="accounts_user_email_upper"),
+            # The admin's default order (-date_joined, then -pk to be deterministic): read in index order.
+            models.Index(fields=["-date_joined", "-id"], name="accounts_user_joined"),
+            # On PostgreSQL, migration 0008 adds trigram GIN indexes for nickname__icontains
+            # and phone__endswith (admin search); they are not in the model because SQLite has none.
         ]
         # The specific permissions of accounts.services.staff: each guards one
         # credential or identity field of another account (change_user alone
@@ -192,20 +202,32 @@ class SecurityEvent(models.Model):
         DATA_EXPORTED = "data_exported", _("Personal data downloaded")
 
     user = models.ForeignKey(
-        User, verbose_name=_("user"), on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="security_events",
+        db_index=False,  # (user, -created_at) below serves every lookup by user
     )
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     login = models.CharField(_("login name used"), max_length=150, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("security event")
         verbose_name_plural = _("security events")
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_sec_user_time")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_sec_user_time"),
+            # The admin list's order (-created_at, -id): no sort over millions of rows.
+            models.Index(fields=["-created_at", "-id"], name="accounts_sec_time"),
+            # Support looks up what was typed at a failed login (admin search).
+            models.Index(fields=["login", "-created_at"], name="accounts_sec_login_time"),
+        ]
 
     def __str__(self):
         # Local time with its zone, as the admin shows it everywhere (never a second, UTC, time).
@@ -231,7 +253,13 @@ class Device(models.Model):
         BROWSER = "browser", _("Browser")
 
     id = models.CharField(primary_key=True, max_length=32, default=device_id_new, editable=False)
-    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="devices")
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="devices",
+        db_index=False,  # (user, -created_at) below serves every lookup by user
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
@@ -247,7 +275,10 @@ class Device(models.Model):
         verbose_name = _("signed-in device")
         verbose_name_plural = _("signed-in devices")
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=["user", "-created_at"], name="accounts_device_user_time")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_device_user_time"),
+            models.Index(fields=["-created_at", "-id"], name="accounts_device_time"),  # the admin list's order
+        ]
         permissions = [("end_device", _("Can sign out a user's device"))]
 
     def __str__(self):
@@ -310,6 +341,7 @@ class Consent(models.Model):
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
         ordering = ("-accepted_at",)
+        indexes = [models.Index(fields=["-accepted_at", "-id"], name="accounts_consent_time")]  # the admin list's order
 
     def __str__(self):
         return f"{self.user} · {self.document} · {self.accepted_at:%Y-%m-%d %H:%M:%S}"

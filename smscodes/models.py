@@ -30,13 +30,23 @@ class SmsMessage(models.Model):
     provider_message_id = models.CharField(_("provider message id"), max_length=100, blank=True)
     error = models.CharField(_("error"), max_length=255, blank=True)
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("SMS message")
         verbose_name_plural = _("SMS messages")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["phone", "-created_at"], name="smscodes_msg_phone_time")]
+        indexes = [
+            models.Index(fields=["phone", "-created_at"], name="smscodes_msg_phone_time"),
+            # The admin list's order (-created_at, -id), read in index order at any size.
+            models.Index(fields=["-created_at", "-id"], name="smscodes_msg_time"),
+            # The admin's search by the provider's message id (a delivery complaint).
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~models.Q(provider_message_id=""),
+                name="smscodes_msg_provider_id",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(purpose__in=Purpose.values), name="smscodes_smsmessage_purpose_valid"

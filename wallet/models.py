@@ -175,7 +175,7 @@ class JournalEntry(_AppendOnlyModel):
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     # Who asked, as ``config.origin`` describes it (IP, user agent), when a person did.
     origin = models.JSONField(_("origin"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = _AppendOnlyQuerySet.as_manager()
 
@@ -183,6 +183,8 @@ class JournalEntry(_AppendOnlyModel):
         verbose_name = _("journal entry")
         verbose_name_plural = _("journal entries")
         ordering = ("-created_at",)
+        # The admin list's order (-created_at, -id): read in index order at any size.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="wallet_entry_created")]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="adjustment") | (models.Q(actor__isnull=False) & ~models.Q(reason="")),
@@ -207,7 +209,11 @@ class LedgerLine(_AppendOnlyModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", verbose_name=_("entry"))
     account = models.ForeignKey(
-        LedgerAccount, on_delete=models.PROTECT, related_name="lines", verbose_name=_("account")
+        LedgerAccount,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        verbose_name=_("account"),
+        db_index=False,  # (account, seq) and (account, -created_at) below lead with it
     )
     seq = models.PositiveIntegerField(_("number"), null=True, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -232,7 +238,12 @@ class LedgerLine(_AppendOnlyModel):
                 name="wallet_ledgerline_seq_with_balance_after",
             ),
         ]
-        indexes = [models.Index(fields=["account", "-created_at"], name="wallet_line_account_created")]
+        indexes = [
+            # An account's lines in the admin's order (the line list filtered by owner or account).
+            models.Index(fields=["account", "-created_at", "-id"], name="wallet_line_account_created_id"),
+            # The admin line list's order (-created_at, -id).
+            models.Index(fields=["-created_at", "-id"], name="wallet_line_created"),
+        ]
 
     def __str__(self):
         return f"{self.amount}"  # no account lookup: admin inlines print every line
@@ -280,7 +291,11 @@ class TopUp(models.Model):
 
     id = models.CharField(_("order number"), primary_key=True, max_length=32, default=new_top_up_id, editable=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="top_ups", verbose_name=_("owner")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="top_ups",
+        verbose_name=_("owner"),
+        db_index=False,  # (user, -created_at, -id) below leads with it
     )
     account = models.ForeignKey(
         LedgerAccount, on_delete=models.PROTECT, related_name="top_ups", verbose_name=_("wallet account")
@@ -300,7 +315,7 @@ class TopUp(models.Model):
     credit_entry = models.OneToOneField(
         JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("credit entry")
     )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires at"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -328,7 +343,9 @@ class TopUp(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="wallet_topup_status_created"),
-            models.Index(fields=["user", "-created_at"], name="wallet_topup_user_created"),
+            # A person's top-ups in the API's cursor order (-created_at, -id), and the admin list's.
+            models.Index(fields=["user", "-created_at", "-id"], name="wallet_topup_user_created_id"),
+            models.Index(fields=["-created_at", "-id"], name="wallet_topup_created"),
         ]
 
     def __str__(self):
@@ -410,7 +427,7 @@ class PaymentNotification(models.Model):
     """Every notification a channel sent us, verified or not, as received (raw headers and body)."""
 
     channel = models.CharField(_("channel"), max_length=20)
-    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
     headers = models.JSONField(_("headers"), default=dict)
     body = models.BinaryField(_("body"))
     remote_addr = models.CharField(_("remote address"), max_length=64, blank=True)
@@ -436,6 +453,8 @@ class PaymentNotification(models.Model):
         verbose_name = _("payment notification")
         verbose_name_plural = _("payment notifications")
         ordering = ("-received_at",)
+        # The admin list's order (-received_at, -id).
+        indexes = [models.Index(fields=["-received_at", "-id"], name="wallet_notification_received")]
         constraints = [
             # A channel retries until it hears success: only the first of each
             # event may apply; the rest are stored as duplicates.
@@ -462,7 +481,8 @@ class IdempotencyRecord(models.Model):
     24 h (``manage.py wallet_prune_idempotency``).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # (user, key) below leads with it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(_("key"), max_length=255)
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     entry = models.ForeignKey(JournalEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="+")

@@ -975,10 +975,28 @@ def _refund_notification_apply(
 # --- Housekeeping --------------------------------------------------------------------------
 
 
-def idempotency_records_prune(*, older_than: timedelta = IDEMPOTENCY_TTL) -> int:
-    """Delete idempotency records older than ``older_than``; returns how many went."""
-    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
-    return deleted
+#: rows deleted per statement by the pruning: short transactions, bounded memory, at any backlog
+PRUNE_BATCH = 5000
+
+
+def idempotency_records_prune(*, older_than: timedelta = IDEMPOTENCY_TTL, batch: int = PRUNE_BATCH) -> int:
+    """Delete idempotency records older than ``older_than``; returns how many went.
+
+    ``batch`` rows at a time, each batch its own short statement (found by
+    the ``created_at`` index, deleted by primary key): a backlog of millions
+    never holds one long transaction, its locks or all its ids in memory.
+    Call it outside a transaction.
+    """
+    cutoff = timezone.now() - older_than
+    total = 0
+    while True:
+        ids = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff).order_by().values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return total
+        deleted, _by_model = IdempotencyRecord.objects.filter(pk__in=ids).delete()
+        total += deleted
 
 
 __all__ = [

@@ -101,3 +101,17 @@ def test_prune_removes_records_older_than_a_day(user):
     call_command("wallet_prune_idempotency")
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     assert LedgerLine.objects.filter(account__user=user).count() == 1  # pruning never touches the ledger
+
+
+def test_prune_deletes_in_batches_until_none_is_left(user, django_assert_num_queries):
+    from wallet.services import idempotency_records_prune
+
+    old = timezone.now() - timedelta(days=2)
+    IdempotencyRecord.objects.bulk_create(
+        IdempotencyRecord(user=user, key=f"k{n}", fingerprint="f", created_at=old) for n in range(5)
+    )
+    IdempotencyRecord.objects.create(user=user, key="fresh", fingerprint="f")
+    # batches of 2: (select ids + delete) x 3, then the select that finds none
+    with django_assert_num_queries(7):
+        assert idempotency_records_prune(batch=2) == 5
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
