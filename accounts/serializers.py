@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Device, Gender, User
+from config.serializers import FieldsOnce
 from smscodes.models import Purpose
 
 
@@ -10,8 +11,14 @@ class AvatarSerializer(serializers.Serializer):
     thumbnail_url = serializers.URLField()
 
 
-class UserSerializer(serializers.ModelSerializer):
-    """The User object of API.md (output only)."""
+class UserSerializer(FieldsOnce, serializers.ModelSerializer):
+    """The User object of API.md (output only).
+
+    A plain field list: a new field is a name in ``Meta.fields`` plus, when it
+    is not a column, a ``SerializerMethodField`` and its ``get_<name>``.
+    ``FieldsOnce`` builds the fields once per process (the hot path of
+    ``GET /api/v1/me/`` and of every Session answer).
+    """
 
     phone = serializers.SerializerMethodField()
     avatar = serializers.SerializerMethodField()

@@ -84,13 +84,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Session, user and messages: skipped for API requests with a token or without a session cookie.
+    "config.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionRevocationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -175,8 +176,9 @@ LOGOUT_REDIRECT_URL = "home"
 
 PASSWORD_HASHERS = [
     "accounts.hashers.OwaspArgon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    # Django's, within the same per-process hashing bound (accounts/password_pool.py).
+    "accounts.hashers.BoundedPBKDF2PasswordHasher",
+    "accounts.hashers.BoundedPBKDF2SHA1PasswordHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -203,6 +205,10 @@ ACCOUNTS_LOGIN_IP_RATE = env.str("ACCOUNTS_LOGIN_IP_RATE", default="30/m")
 ACCOUNTS_LOCKOUT_RATE = env.str("ACCOUNTS_LOCKOUT_RATE", default="")
 # A phone change needs a login this recent, or the current password.
 ACCOUNTS_RECENT_LOGIN_SECONDS = env.int("ACCOUNTS_RECENT_LOGIN_SECONDS", default=600)
+# Password hashing per process (accounts/password_pool.py): at once, waiting, niceness of its threads.
+ACCOUNTS_PASSWORD_HASH_CONCURRENCY = env.int("ACCOUNTS_PASSWORD_HASH_CONCURRENCY", default=1)
+ACCOUNTS_PASSWORD_HASH_QUEUE = env.int("ACCOUNTS_PASSWORD_HASH_QUEUE", default=4)
+ACCOUNTS_PASSWORD_HASH_NICE = env.int("ACCOUNTS_PASSWORD_HASH_NICE", default=10)
 
 # --- Avatars ------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
@@ -316,7 +322,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["config.renderers.ORJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     # Used by config.ratelimit.ScopedRateThrottle on the views that name a scope.
