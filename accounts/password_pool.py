@@ -27,6 +27,7 @@ depends only on how many are in, never on a clock
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -55,10 +56,9 @@ class _Pool:
 def _hashing_thread(nice: int) -> None:
     _inside.active = True
     if nice:
-        try:  # Linux: the niceness of this thread only. Elsewhere the bound still holds.
+        # Linux: the niceness of this thread only. Elsewhere (or where forbidden) the bound still holds.
+        with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
-        except (AttributeError, OSError):  # pragma: no cover - non-Linux, or a sandbox that forbids it
-            pass
 
 
 _pool: _Pool | None = None
