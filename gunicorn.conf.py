@@ -1,0 +1,79 @@
+"""gunicorn's production settings: ``gunicorn config.wsgi`` (gunicorn reads ./gunicorn.conf.py by itself).
+
+Chosen by measurement on the 2-CPU machine the project is built on
+(``bench/api_ratios.py``; figures in bench/README.md "API ratios"), with
+PostgreSQL and Redis on the same machine. Environment variables override
+each choice; a command-line option overrides both.
+
+The Prometheus multiprocess hooks (``on_starting``, ``child_exit``) come
+from ``config/gunicorn.py``, which also explains why gunicorn's access log
+is off by default.
+"""
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the project, whatever the current directory
+
+from config.gunicorn import child_exit, on_starting  # noqa: E402,F401 - gunicorn finds the hooks here by name
+
+_cpus = multiprocessing.cpu_count()
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+
+# Threads, not sync workers: a request spends much of its time waiting on
+# PostgreSQL, Redis or the password-hashing pool (accounts/password_pool.py,
+# which needs other requests of the same process to keep going while a hash
+# runs). With sync workers one slow login holds a whole process; with
+# gthread it holds one thread, and the GIL is released while it waits.
+# (gevent/eventlet would need psycopg and redis patched; not worth the risk.)
+worker_class = "gthread"
+
+# One process per CPU: Python code runs on one core per process (the GIL),
+# so this is the fewest processes that use every core. Measured: 2 x 8
+# served GET /api/v1/me/ as fast as 4 x 4 and faster than 4 x 8 (more
+# processes only compete for the same two cores and each holds its own
+# database connections and memory). The password-hashing bound is per
+# process, so workers x ACCOUNTS_PASSWORD_HASH_CONCURRENCY = CPUs hashes at
+# once: logins can use every core, never more.
+workers = int(os.environ.get("WEB_CONCURRENCY", str(_cpus)))
+
+# Enough threads that requests waiting on I/O or on a hashing turn
+# (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE = 5 at
+# most) leave others free to answer reads during a login storm. Every thread
+# may hold a PostgreSQL connection (CONN_MAX_AGE): workers x threads = 16
+# stays far below max_connections (100).
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+
+# A request that takes longer than this is a bug or a hung dependency (the
+# Redis and payment-channel timeouts are 2 and 10 s): the worker is killed
+# and replaced. Graceful shutdown gets as long to finish what is in flight.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+
+# Behind a reverse proxy that keeps its upstream connections open: a few
+# seconds saves a TCP handshake per request; gthread parks idle keep-alive
+# connections in its poller, not on a thread.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+
+# Recycle each worker after ~10 000 requests, jittered so that they do not
+# all restart at once: bounds slow memory growth (caches of compiled
+# templates, regexes, fragmentation) at the cost of a restart every few
+# minutes under full load.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
+
+# The workers' heartbeat files on tmpfs: a disk stall (containers, overlay
+# filesystems) then cannot make the arbiter think a worker hung.
+_SHM = "/dev/shm"  # noqa: S108 - gunicorn makes its own unpredictable files in it
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+
+# Access log: off by default, because config.logs writes one structured JSON
+# line per request (request id, user, route, status, duration) that this
+# line would only repeat. GUNICORN_ACCESS_LOG=- turns it on (to stdout) with
+# the format below: the client, the request line, status, bytes, the time
+# taken in microseconds and the request id we return, so the two can be joined.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s "%(a)s"'
