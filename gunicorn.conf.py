@@ -45,7 +45,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", str(_cpus)))
 # most) leave others free to answer reads during a login storm. Every thread
 # may hold a PostgreSQL connection (CONN_MAX_AGE): workers x threads = 16
 # stays far below max_connections (100).
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 
 # A request that takes longer than this is a bug or a hung dependency (the
 # Redis and payment-channel timeouts are 2 and 10 s): the worker is killed

@@ -1,10 +1,8 @@
-from typing import Any
-
-from django.db import connections, router
 from django.db.models import Q, QuerySet
 
 from accounts.models import Device, User
 from config.phones import phone_to_e164
+from config.sql import Prepared
 
 
 def user_search_q(term: str) -> Q:
@@ -34,31 +32,11 @@ def devices_live(*, user: User) -> QuerySet[Device]:
 
 
 # --- The user row by id, the query of every authenticated API call --------------------------
-# Building and compiling ``User.objects.filter(pk=…).first()`` costs more CPU
-# than the rest of a ``GET /api/v1/me/`` together (issue 15's profile). The
-# statement is the same every time but for the id, so it is compiled once per
-# database connection settings (vendor, alias) and process, and only executed
-# after that: the same SQL, the same columns (every concrete field, so a field
-# added to User is selected too), the same database converters, the same
-# model instance (``Model.from_db``), the same execute wrappers (metrics) and
-# query counting. No ORDER BY: the id is unique.
+# Compiled once (config.sql.Prepared): the same SQL, columns and converters as
+# ``User.objects.filter(pk=…)``, without building the query on every request.
+# No ORDER BY: the id is unique.
 
-_user_by_id_plans: dict[tuple[str, str], tuple[str, list[str], list[tuple[int, list, Any]]]] = {}
-
-
-def _user_by_id_plan(connection: Any) -> tuple[str, list[str], list[tuple[int, list, Any]]]:
-    key = (connection.alias, connection.vendor)
-    plan = _user_by_id_plans.get(key)
-    if plan is None:
-        compiler = User.objects.filter(pk=0).query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        if list(params) != [0]:  # pragma: no cover - a backend that rewrites the id: never compiled
-            raise RuntimeError(f"unexpected parameters for the user query: {params!r}")
-        names = [column.target.attname for column, _sql, _alias in compiler.select]
-        converters = compiler.get_converters([column for column, _sql, _alias in compiler.select])
-        plan = (sql, names, [(index, functions, expression) for index, (functions, expression) in converters.items()])
-        _user_by_id_plans[key] = plan  # a race compiles the same plan twice
-    return plan
+_user_by_id = Prepared(User, lambda pk: User.objects.filter(pk=pk))
 
 
 def user_by_id(user_id: object) -> User | None:
@@ -67,17 +45,5 @@ def user_by_id(user_id: object) -> User | None:
         pk = int(user_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
-    connection = connections[router.db_for_read(User)]
-    sql, names, converters = _user_by_id_plan(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    if converters:
-        values = list(row)
-        for index, functions, expression in converters:
-            for convert in functions:
-                values[index] = convert(values[index], expression, connection)
-        row = values
-    return User.from_db(connection.alias, names, row)
+    rows, names, alias = _user_by_id.rows(pk)
+    return User.from_db(alias, names, rows[0]) if rows else None

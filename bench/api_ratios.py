@@ -241,7 +241,13 @@ def main() -> int:
         WALLET_CLIENT_RATE="0",
         WALLET_MAX_BALANCE="1000000.00",
     )
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS"):
+    for name in (
+        "WEB_CONCURRENCY",
+        "GUNICORN_THREADS",
+        "ACCOUNTS_PASSWORD_HASH_CONCURRENCY",
+        "ACCOUNTS_PASSWORD_HASH_QUEUE",
+        "ACCOUNTS_PASSWORD_HASH_NICE",
+    ):
         if name in os.environ:
             env[name] = os.environ[name]
     ensure_database(database_url)
@@ -330,7 +336,14 @@ def main() -> int:
     print(f"\napi_ratios  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  commit {commit()}")
     print(f"CPUs {cpus}  load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}", end="")
     print(f"  at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
-    print(f"server: gunicorn config.wsgi with gunicorn.conf.py; wrk -t 2, {seconds:g} s a phase, loopback\n")
+    overrides = " ".join(
+        f"{k}={env[k]}"
+        for k in sorted(env)
+        if k in os.environ and k.startswith(("WEB_", "GUNICORN_", "ACCOUNTS_PASSWORD_HASH"))
+    )
+    print(
+        f"server: gunicorn config.wsgi with gunicorn.conf.py {overrides}; wrk -t 2, {seconds:g} s a phase, loopback\n"
+    )
     print("| ratio (same server, same run) | measured | goal | met |")
     print("|---|---:|---|---|")
     for label, value, goal, how, bound in rows:
