@@ -20,6 +20,11 @@ runs here:
   queueing into a timeout. The refusal counts towards nothing: no lockout,
   no failed-login event — the password was never looked at.
 
+A login takes its place in the bound first of all (``password_hash_turn``,
+around ``user_login_password``), before it reads the user row or counts
+towards the per-IP limit: refusing it then costs almost nothing, and the
+hashes of that login run within the place it holds.
+
 The admission is a non-blocking semaphore: whether a request is refused
 depends only on how many are in, never on a clock
 (``tests/accounts/test_password_pool.py`` holds it to show so).
@@ -30,11 +35,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 from accounts import conf
+from config import metrics
 from config.errors import RateLimited
 
 T = TypeVar("T")
@@ -91,13 +98,39 @@ def pool_reset() -> None:
         old.executor.shutdown(wait=True)
 
 
+def _admit(current: _Pool) -> None:
+    if not current.admission.acquire(blocking=False):
+        raise RateLimited(retry_after=RETRY_AFTER)
+
+
+@contextmanager
+def password_hash_turn(*, method: str = "password") -> Iterator[None]:
+    """Hold a place in the bound for every hash of one flow; RateLimited at once (counted as a login) when full."""
+    if getattr(_inside, "holds", False) or getattr(_inside, "active", False):
+        yield
+        return
+    current = pool()
+    try:
+        _admit(current)
+    except RateLimited:
+        metrics.login_attempted(method=method, outcome="rate_limited")
+        raise
+    _inside.holds = True
+    try:
+        yield
+    finally:
+        _inside.holds = False
+        current.admission.release()
+
+
 def password_hash_run(function: Callable[..., T], *args: object, **kwargs: object) -> T:
     """``function(*args)`` on a hashing thread, within the bound; RateLimited at once when the bound is full."""
     if getattr(_inside, "active", False):
         return function(*args, **kwargs)
     current = pool()
-    if not current.admission.acquire(blocking=False):
-        raise RateLimited(retry_after=RETRY_AFTER)
+    if getattr(_inside, "holds", False):  # inside password_hash_turn: its place is this hash's
+        return current.executor.submit(function, *args, **kwargs).result()
+    _admit(current)
     try:
         return current.executor.submit(function, *args, **kwargs).result()
     finally:

@@ -20,7 +20,9 @@ server is stopped at the end whatever happens.
    plain view, ``GET /api/v1/me/``, ``GET /api/v1/wallet/``, plain view again
    (its two runs are averaged, so drift of the machine's load cancels out);
    password logins at saturation; ``GET /me`` with few connections alone, then
-   the same while password logins saturate the server; charges on one hot
+   the same while password logins saturate the server (login clients honour
+   ``Retry-After`` of a 429, as API.md asks: that connection waits before its
+   next request; the others keep the server saturated); charges on one hot
    wallet with 32 connections, then pgbench's hot-row
    ``UPDATE … SET v = v + 1 WHERE id = 1 RETURNING v`` with 32 clients.
 4. Prints every ratio with its goal, the load average and the commit, then
@@ -89,9 +91,17 @@ print(person.pk, key)
 COUNT_STATUSES = """
 local threads = {}
 function setup(thread) table.insert(threads, thread); thread:set("id", #threads) end
+local backoff = 0
 function response(status, headers, body)
   if status == %(ok)d then ok = (ok or 0) + 1 elseif status == 429 then limited = (limited or 0) + 1
   else other = (other or 0) + 1 end
+  -- A client that honours Retry-After (API.md): this connection waits before its next request.
+  if status == 429 and %(honour)s then backoff = 1000 * (tonumber(headers["Retry-After"]) or 1) end
+end
+function delay()
+  local wait = backoff
+  backoff = 0
+  return wait
 end
 function done(summary, latency, requests)
   local o, l, x = 0, 0, 0
@@ -280,7 +290,10 @@ def main() -> int:
         figures["plain_2"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
 
         verify = argon2_verify_seconds()
-        login_lua = [COUNT_STATUSES % {"ok": 200}, LOGINS % {"users": LOGIN_USERS, "password": PASSWORD}]
+        login_lua = [
+            COUNT_STATUSES % {"ok": 200, "honour": "true"},
+            LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
+        ]
         figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
 
         calm = options.calm_connections
@@ -291,7 +304,7 @@ def main() -> int:
         figures["storm"] = wrk_result(storm)
 
         charge_lua = [
-            COUNT_STATUSES % {"ok": 201},
+            COUNT_STATUSES % {"ok": 201, "honour": "false"},
             CHARGES % {"user_id": user_id, "key": key, "run": uuid.uuid4().hex[:8]},
         ]
         figures["charges"] = wrk(port, "/api/v1/wallet/charges/", seconds=seconds, connections=32, scripts=charge_lua)

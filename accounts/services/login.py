@@ -5,6 +5,7 @@ from django.contrib.auth.hashers import make_password
 from accounts.errors import AccountDisabled, AccountLocked, InvalidCredentials, PhoneNotRegistered
 from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
 from accounts.models import User
+from accounts.password_pool import password_hash_turn
 from accounts.selectors import user_get_by_login
 from accounts.services.common import Kind, code_consume, login_record_success, phone_parse, security_event_record
 from config import metrics
@@ -25,8 +26,15 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     only after the right password. Records a security event either way.
     Costs: the user row, one INSERT (event), one UPDATE (last_login), plus
     one when the password hash is upgraded. Not atomic on purpose: a failed
-    login must still leave its event behind.
+    login must still leave its event behind. First of all it takes a place in
+    this process's password-hashing bound (``accounts.password_pool``): when
+    there is none, RateLimited at once, and nothing is read, written or counted.
     """
+    with password_hash_turn():
+        return _user_login_password(login=login, password=password, origin=origin)
+
+
+def _user_login_password(*, login: str, password: str, origin: Origin) -> User:
     login = (login or "").strip()
     login_ip_throttle(origin.ip)
     user = user_get_by_login(login) if login else None

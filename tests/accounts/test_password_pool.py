@@ -85,12 +85,25 @@ def test_a_login_beyond_the_bound_is_answered_429_at_once_and_counts_as_nothing(
     assert _login().status_code == 200  # the slot is free again: the same login goes through
 
 
+def test_a_refused_login_does_not_count_towards_the_per_ip_limit(bound, settings):
+    settings.ACCOUNTS_LOGIN_IP_RATE = "2/m"
+    pool = bound(queue=0)
+    UserFactory(phone="+8613900000000")
+    _hold(pool, 1)
+    try:
+        for _ in range(4):
+            assert_api_error(_login(), 429, "rate_limited")
+    finally:
+        _release(pool, 1)
+    assert _login().status_code == 200  # the per-IP limit (2 a minute) saw only this one
+
+
 def test_logins_may_wait_for_a_turn_up_to_the_queue_then_are_refused(bound):
     pool = bound(queue=2)
     UserFactory(phone="+8613900000000")
     _hold(pool, 2)  # one hashing, one waiting: one more place in the queue
     try:
-        assert _login().status_code == 200
+        assert _login().status_code == 200  # its hash runs within the place the login holds
         _hold(pool, 1)  # now every place is taken
         try:
             assert_api_error(_login(), 429, "rate_limited")
