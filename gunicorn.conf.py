@@ -32,19 +32,21 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 
 # One process per CPU: Python code runs on one core per process (the GIL),
-# so this is the fewest processes that use every core. Measured: 2 x 8
-# served GET /api/v1/me/ as fast as 4 x 4 and faster than 4 x 8 (more
-# processes only compete for the same two cores and each holds its own
-# database connections and memory). The password-hashing bound is per
+# so this is the fewest processes that use every core; more processes only
+# compete for the same cores, each with its own database connections and
+# memory (measured: see bench/README.md "API ratios"). The password-hashing bound is per
 # process, so workers x ACCOUNTS_PASSWORD_HASH_CONCURRENCY = CPUs hashes at
 # once: logins can use every core, never more.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(_cpus)))
 
-# Enough threads that requests waiting on I/O or on a hashing turn
-# (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE = 5 at
-# most) leave others free to answer reads during a login storm. Every thread
-# may hold a PostgreSQL connection (CONN_MAX_AGE): workers x threads = 16
-# stays far below max_connections (100).
+# Enough threads that the logins holding a place in the password-hashing
+# bound (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE =
+# 5 at most, accounts/password_pool.py) leave most threads free to answer
+# reads during a login storm: measured, with 8 threads a storm of 16 login
+# connections took every thread and GET /me waited behind it (p99 x3); with
+# 16 its p99 stayed within 2x of its p99 alone. Every thread may hold a
+# PostgreSQL connection (CONN_MAX_AGE): workers x threads = 32 stays well
+# below max_connections (100).
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 
 # A request that takes longer than this is a bug or a hung dependency (the

@@ -209,7 +209,7 @@ ACCOUNTS_LOCKOUT_RATE = env.str("ACCOUNTS_LOCKOUT_RATE", default="")
 ACCOUNTS_RECENT_LOGIN_SECONDS = env.int("ACCOUNTS_RECENT_LOGIN_SECONDS", default=600)
 # Password hashing per process (accounts/password_pool.py): at once, waiting, niceness of its threads.
 ACCOUNTS_PASSWORD_HASH_CONCURRENCY = env.int("ACCOUNTS_PASSWORD_HASH_CONCURRENCY", default=1)
-ACCOUNTS_PASSWORD_HASH_QUEUE = env.int("ACCOUNTS_PASSWORD_HASH_QUEUE", default=2)
+ACCOUNTS_PASSWORD_HASH_QUEUE = env.int("ACCOUNTS_PASSWORD_HASH_QUEUE", default=4)
 ACCOUNTS_PASSWORD_HASH_NICE = env.int("ACCOUNTS_PASSWORD_HASH_NICE", default=10)
 
 # --- Avatars ------------------------------------------------------------------------
