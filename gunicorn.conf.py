@@ -21,7 +21,7 @@ from config.gunicorn import child_exit, on_starting  # noqa: E402,F401 - gunicor
 
 _cpus = multiprocessing.cpu_count()
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
 
 # Threads, not sync workers: a request spends much of its time waiting on
 # PostgreSQL, Redis or the password-hashing pool (accounts/password_pool.py,
@@ -37,7 +37,7 @@ worker_class = "gthread"
 # memory (measured: see bench/README.md "API ratios"). The password-hashing bound is per
 # process, so workers x ACCOUNTS_PASSWORD_HASH_CONCURRENCY = CPUs hashes at
 # once: logins can use every core, never more.
-workers = int(os.environ.get("WEB_CONCURRENCY", str(_cpus)))
+workers = int(os.environ.get("WEB_CONCURRENCY") or str(_cpus))
 
 # Enough threads that the logins holding a place in the password-hashing
 # bound (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE =
@@ -47,25 +47,25 @@ workers = int(os.environ.get("WEB_CONCURRENCY", str(_cpus)))
 # 16 its p99 stayed within 2x of its p99 alone. Every thread may hold a
 # PostgreSQL connection (CONN_MAX_AGE): workers x threads = 32 stays well
 # below max_connections (100).
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+threads = int(os.environ.get("GUNICORN_THREADS") or "16")
 
 # A request that takes longer than this is a bug or a hung dependency (the
 # Redis and payment-channel timeouts are 2 and 10 s): the worker is killed
 # and replaced. Graceful shutdown gets as long to finish what is in flight.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or "30")
 graceful_timeout = 30
 
 # Behind a reverse proxy that keeps its upstream connections open: a few
 # seconds saves a TCP handshake per request; gthread parks idle keep-alive
 # connections in its poller, not on a thread.
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or "5")
 
 # Recycle each worker after ~10 000 requests, jittered so that they do not
 # all restart at once: bounds slow memory growth (caches of compiled
 # templates, regexes, fragmentation) at the cost of a restart every few
 # minutes under full load.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or "10000")
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER") or "1000")
 
 # The workers' heartbeat files on tmpfs: a disk stall (containers, overlay
 # filesystems) then cannot make the arbiter think a worker hung.
