@@ -62,7 +62,7 @@ def _skipped_for_token_api(middleware_class: type, *, on_skip=None) -> type:
     """``middleware_class``, passed by for ``token_api_request`` requests (``on_skip(request)`` runs instead)."""
 
     # A subclass, so that checks looking for Django's class (the admin's) still find it.
-    class Skipped(middleware_class):  # type: ignore[valid-type,misc]
+    class Skipped(middleware_class):
         def __call__(self, request):
             if token_api_request(request):
                 if on_skip is not None:
