@@ -8,14 +8,17 @@
 """
 
 import datetime
+import time
 import uuid
 from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from psycopg import connect
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
@@ -163,3 +166,26 @@ def test_an_api_call_on_the_browser_session_still_uses_it(client):
     response = client.get("/api/v1/me/")
     assert response.status_code == 200 and response.json()["id"] == user.pk
     assert hasattr(response.wsgi_request, "session")
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_ended_is_replaced_before_the_request_without_a_select_1(
+    django_assert_num_queries,
+):
+    user = UserFactory()
+    client = bearer_client(user)
+    assert client.get("/api/v1/me/").status_code == 200
+    old_pid = connection.connection.info.backend_pid
+    # Another session ends ours, as a server restart or an administrator would; wait until it is gone.
+    with connect(**connection.get_connection_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [old_pid])
+        for _ in range(200):
+            if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [old_pid]).fetchone() is None:
+                break
+            time.sleep(0.01)
+    with django_assert_num_queries(1):  # the user row only: no health-check statement
+        response = client.get("/api/v1/me/")
+    assert response.status_code == 200
+    assert connection.connection.info.backend_pid != old_pid
+    with django_assert_num_queries(1):  # and none on a live connection either
+        assert client.get("/api/v1/me/").status_code == 200
