@@ -79,3 +79,10 @@ worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 # taken in microseconds and the request id we return, so the two can be joined.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s "%(a)s"'
+
+# How long a thread may keep the GIL while another wants it (Python's default
+# 5 ms). A request thread coming back from PostgreSQL with a row lock held
+# waits that long for the GIL when other threads of its worker are running
+# Python; on one hot wallet that wait is paid four times per charge, under the
+# lock. 1 ms: measured in bench/README.md "API ratios".
+sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS") or "1") / 1000)
