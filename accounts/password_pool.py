@@ -22,8 +22,9 @@ runs here:
 
 A login takes its place in the bound first of all (``password_hash_turn``,
 around ``user_login_password``), before it reads the user row or counts
-towards the per-IP limit: refusing it then costs almost nothing, and the
-hashes of that login run within the place it holds.
+towards the per-IP limit: refusing it then costs almost nothing. The hashes
+of that login run within the place it holds, and it gives the place back as
+soon as it has hashed (its writes and tokens need no place).
 
 The admission is a non-blocking semaphore: whether a request is refused
 depends only on how many are in, never on a clock
@@ -104,10 +105,15 @@ def _admit(current: _Pool) -> None:
 
 
 @contextmanager
-def password_hash_turn(*, method: str = "password") -> Iterator[None]:
-    """Hold a place in the bound for every hash of one flow; RateLimited at once (counted as a login) when full."""
+def password_hash_turn(*, method: str = "password") -> Iterator[Callable[[], None]]:
+    """Hold a place in the bound for the hashes of one flow; RateLimited at once (counted as a login) when full.
+
+    Yields ``done``: call it once the flow has hashed, so that its remaining
+    work (writes, tokens) does not keep the place from the next login. The
+    place is given back at the end of the block anyway.
+    """
     if getattr(_inside, "holds", False) or getattr(_inside, "active", False):
-        yield
+        yield lambda: None
         return
     current = pool()
     try:
@@ -116,11 +122,18 @@ def password_hash_turn(*, method: str = "password") -> Iterator[None]:
         metrics.login_attempted(method=method, outcome="rate_limited")
         raise
     _inside.holds = True
+    held = [True]
+
+    def done() -> None:
+        if held[0]:
+            held[0] = False
+            _inside.holds = False
+            current.admission.release()
+
     try:
-        yield
+        yield done
     finally:
-        _inside.holds = False
-        current.admission.release()
+        done()
 
 
 def password_hash_run(function: Callable[..., T], *args: object, **kwargs: object) -> T:

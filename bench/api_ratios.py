@@ -283,7 +283,7 @@ def main() -> int:
         token = login_token(port)
         bearer = f"Authorization: Bearer {token}"
         for path in ("/api/v1/bench/plain/", "/api/v1/me/", "/api/v1/wallet/"):  # warm every worker and thread
-            wrk(port, path, seconds=2, connections=conns, headers=[bearer])
+            wrk(port, path, seconds=3, connections=conns, headers=[bearer])
         figures["plain_1"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
         figures["me"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=conns, headers=[bearer])
         figures["wallet"] = wrk(port, "/api/v1/wallet/", seconds=seconds, connections=conns, headers=[bearer])

@@ -1,5 +1,7 @@
 """Sign-in, by password (phone or username) or by SMS code."""
 
+from collections.abc import Callable
+
 from django.contrib.auth.hashers import make_password
 
 from accounts.errors import AccountDisabled, AccountLocked, InvalidCredentials, PhoneNotRegistered
@@ -30,11 +32,11 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     this process's password-hashing bound (``accounts.password_pool``): when
     there is none, RateLimited at once, and nothing is read, written or counted.
     """
-    with password_hash_turn():
-        return _user_login_password(login=login, password=password, origin=origin)
+    with password_hash_turn() as hashed:
+        return _user_login_password(login=login, password=password, origin=origin, hashed=hashed)
 
 
-def _user_login_password(*, login: str, password: str, origin: Origin) -> User:
+def _user_login_password(*, login: str, password: str, origin: Origin, hashed: Callable[[], None]) -> User:
     login = (login or "").strip()
     login_ip_throttle(origin.ip)
     user = user_get_by_login(login) if login else None
@@ -53,6 +55,7 @@ def _user_login_password(*, login: str, password: str, origin: Origin) -> User:
         make_password(password)  # equal time for unknown and password-less accounts
         valid = False
         reason = "unknown_account" if user is None else "no_password"
+    hashed()  # the place in the hashing bound goes to the next login
     if not valid:
         locked = lockout_record_failure(key)
         security_event_record(
