@@ -19,7 +19,7 @@ server is stopped at the end whatever happens.
 3. With wrk (2 threads, keep-alive) on loopback, in this order:
    plain view, ``GET /api/v1/me/``, ``GET /api/v1/wallet/``, plain view again
    (its two runs are averaged, so drift of the machine's load cancels out);
-   password logins at saturation; ``GET /me`` with few connections alone, then
+   password logins at saturation (8 and 16 connections; the better counts); ``GET /me`` with few connections alone, then
    the same while password logins saturate the server (login clients honour
    ``Retry-After`` of a 429, as API.md asks: that connection waits before its
    next request; the others keep the server saturated); charges on one hot
@@ -294,6 +294,9 @@ def main() -> int:
             COUNT_STATUSES % {"ok": 200, "honour": "true"},
             LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
         ]
+        # Saturation: the most logins/s the server gives, with as many clients as the hashing bound admits
+        # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
+        figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
         figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
 
         calm = options.calm_connections
@@ -326,7 +329,7 @@ def main() -> int:
         ("GET /api/v1/wallet/ req/s ÷ plain view req/s", figures["wallet"]["rate"] / plain, ">= 0.50", "ge", 0.50),
         (
             "password logins/s at saturation ÷ (CPUs ÷ one Argon2 verify)",
-            figures["logins"]["ok_rate"] / ceiling,
+            max(figures["logins"]["ok_rate"], figures["logins_few"]["ok_rate"]) / ceiling,
             ">= 0.90",
             "ge",
             0.90,
@@ -369,6 +372,7 @@ def main() -> int:
         ("me", f"GET /api/v1/me/, {conns} conns"),
         ("wallet", f"GET /api/v1/wallet/, {conns} conns"),
         ("plain_2", f"plain view, {conns} conns (2nd)"),
+        ("logins_few", "POST /auth/login/, 8 conns"),
         ("logins", f"POST /auth/login/, {conns} conns"),
         ("me_alone", f"GET /me alone, {options.calm_connections} conns"),
         ("me_storm", f"GET /me during the login storm, {options.calm_connections} conns"),
