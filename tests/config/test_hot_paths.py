@@ -13,6 +13,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import override_settings
@@ -189,3 +190,16 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_without_a_
     assert connection.connection.info.backend_pid != old_pid
     with django_assert_num_queries(1):  # and none on a live connection either
         assert client.get("/api/v1/me/").status_code == 200
+
+
+def test_a_remembered_access_token_is_still_refused_once_expired_or_logged_out():
+    UserFactory(phone="+8613900000000")
+    session = APIClient().post("/api/v1/auth/login/", {"login": "13900000000", "password": PASSWORD}).json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session['tokens']['access']}")
+    assert client.get("/api/v1/me/").status_code == 200  # verified once, now remembered
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16), tick=False):
+        assert client.get("/api/v1/me/").status_code == 401  # past its 15 minutes
+    assert client.get("/api/v1/me/").status_code == 200
+    assert client.post("/api/v1/auth/logout/", {"refresh": session["tokens"]["refresh"]}).status_code == 204
+    assert client.get("/api/v1/me/").status_code == 401  # logout kills it at once
