@@ -164,7 +164,10 @@ class LoginApi(_AnonymousApi):
                 AccountDisabled,
                 AccountLocked,
                 RateLimited,
-                notes={"invalid_credentials": "never says which part was wrong", "rate_limited": "per client IP"},
+                notes={
+                    "invalid_credentials": "never says which part was wrong",
+                    "rate_limited": "per client IP, or the server's password-hashing bound is full (Retry-After: 1)",
+                },
             ),
         },
     )

@@ -66,3 +66,18 @@ def consent_required() -> bool:
 def code_login_signs_up() -> bool:
     """``ACCOUNTS_CODE_LOGIN_SIGNS_UP``: a login code goes to any number and signing in with it creates the account."""
     return bool(settings.ACCOUNTS_CODE_LOGIN_SIGNS_UP)
+
+
+def password_hash_concurrency() -> int:
+    """``ACCOUNTS_PASSWORD_HASH_CONCURRENCY``: password hashes computed at once per process (default 1)."""
+    return max(1, int(settings.ACCOUNTS_PASSWORD_HASH_CONCURRENCY))
+
+
+def password_hash_queue() -> int:
+    """``ACCOUNTS_PASSWORD_HASH_QUEUE``: password hashes that may wait for one per process; more get 429 (default 4)."""
+    return max(0, int(settings.ACCOUNTS_PASSWORD_HASH_QUEUE))
+
+
+def password_hash_nice() -> int:
+    """``ACCOUNTS_PASSWORD_HASH_NICE``: the hashing threads' CPU niceness, 0..19 (default 10)."""
+    return min(19, max(0, int(settings.ACCOUNTS_PASSWORD_HASH_NICE)))

@@ -3,6 +3,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from accounts import conf
 from accounts.models import Device, LegalDocument, User
 from config.phones import phone_to_e164
+from config.sql import Prepared
 
 
 def user_search_q(term: str) -> Q:
@@ -122,3 +123,31 @@ def consent_outstanding(*, user: User) -> list[str]:
         for kind, version in legal_versions_current(user).items()
         if int(accepted.get(kind) or 0) < version
     ]
+
+
+# --- The user row by id, the query of every authenticated API call --------------------------
+# Compiled once (config.sql.Prepared): the same SQL, columns and converters as
+# ``User.objects.filter(pk=…)``, without building the query on every request.
+# No ORDER BY: the id is unique.
+
+# The row carries the legal documents' current versions (``users_with_legal_versions``),
+# so ``consent_required`` costs no query of its own.
+_user_by_id = Prepared(User, lambda pk: users_with_legal_versions().filter(pk=pk))
+_USER_COLUMNS = frozenset(field.attname for field in User._meta.concrete_fields)
+
+
+def user_by_id(user_id: object) -> User | None:
+    """The user with primary key ``user_id`` (any int-like), or None; one query, compiled once."""
+    try:
+        pk = int(user_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    rows, names, alias = _user_by_id.rows(pk)
+    if not rows:
+        return None
+    columns = [(name, value) for name, value in zip(names, rows[0], strict=True) if name in _USER_COLUMNS]
+    user = User.from_db(alias, [name for name, _ in columns], [value for _, value in columns])
+    for name, value in zip(names, rows[0], strict=True):
+        if name not in _USER_COLUMNS:  # the annotations, as the ORM sets them
+            setattr(user, name, value)
+    return user

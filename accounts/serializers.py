@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import Device, Gender, User
 from accounts.selectors import consent_outstanding
+from config.serializers import FieldsOnce
 from smscodes.models import Purpose
 
 
@@ -16,8 +17,14 @@ class DeletionSerializer(serializers.Serializer):
     delete_after = serializers.DateTimeField()
 
 
-class UserSerializer(serializers.ModelSerializer):
-    """The User object of API.md (output only)."""
+class UserSerializer(FieldsOnce, serializers.ModelSerializer):
+    """The User object of API.md (output only).
+
+    A plain field list: a new field is a name in ``Meta.fields`` plus, when it
+    is not a column, a ``SerializerMethodField`` and its ``get_<name>``.
+    ``FieldsOnce`` builds the fields once per process (the hot path of
+    ``GET /api/v1/me/`` and of every Session answer).
+    """
 
     phone = serializers.SerializerMethodField()
     avatar = serializers.SerializerMethodField()

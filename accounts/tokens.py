@@ -42,6 +42,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts.device_state import device_seen, devices_end, state_remember_seen
 from accounts.errors import AccountDisabled, TokenInvalid
 from accounts.models import Device
+from accounts.selectors import user_by_id
 
 DENY_PREFIX = "jwt-deny:"
 
@@ -160,7 +161,7 @@ def token_refresh(*, refresh: str, ip: str = "") -> dict:
     INSERTs.
     """
     old = _decode_refresh(refresh)
-    user = get_user_model().objects.filter(pk=old.get(api_settings.USER_ID_CLAIM)).first()
+    user = user_by_id(old.get(api_settings.USER_ID_CLAIM))
     if user is None or token_issued_before_revocation(old.payload, user):
         raise TokenInvalid()
     if not user.is_active:

@@ -17,16 +17,23 @@ lockout, per-IP throttles, code attempts, single use of verification tokens)
 reads the cache and fails *closed* — the request is refused with 503, never
 let through unchecked. Recovery needs no restart: django-redis reconnects on
 the next command, and Django drops a broken database connection at the end
-of the request (``CONN_HEALTH_CHECKS`` checks a reused one before use).
+of the request. A reused connection is checked before each request
+(``database_connections_check``) without a round trip: an idle PostgreSQL
+connection has nothing to read, so one that is readable has been closed or
+terminated by the server (its FATAL message or EOF is waiting) and is dropped,
+and the request opens a new one. Django's own ``CONN_HEALTH_CHECKS`` would
+send a ``SELECT 1`` at the start of every request instead (issue 15).
 """
 
 from __future__ import annotations
 
+import select
 import sys
 
+import psycopg
 import redis.exceptions
 import structlog
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import get_language
@@ -86,13 +93,34 @@ def unavailable_response(request) -> HttpResponse:
     return response
 
 
+def database_connections_check() -> None:
+    """Close every reused PostgreSQL connection of this thread that the server has closed (no round trip)."""
+    for connection in connections.all(initialized_only=True):
+        raw = connection.connection
+        if raw is None or connection.vendor != "postgresql" or connection.in_atomic_block:
+            continue
+        try:
+            poller = select.poll()
+            poller.register(raw.fileno(), select.POLLIN)
+            dead = bool(poller.poll(0)) or raw.closed or raw.broken
+        except (OSError, ValueError, psycopg.Error):
+            dead = True
+        if dead:
+            connection.close()
+
+
 class OutageMiddleware:
-    """Page views that hit a dependency outage answer with the 503 page (API views use the handler)."""
+    """Page views that hit a dependency outage answer with the 503 page (API views use the handler).
+
+    Before anything else of the request uses the database, it drops the
+    connections the server has closed meanwhile (``database_connections_check``).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        database_connections_check()
         return self.get_response(request)
 
     def process_exception(self, request, exception):

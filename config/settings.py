@@ -84,15 +84,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Session, user and messages: skipped for API requests with a token or without a session cookie.
+    "config.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionRevocationMiddleware",
     # A signed-in person agrees to a newly published legal version before going on (pages only).
     "accounts.middleware.ConsentGateMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -122,9 +123,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: opening a PostgreSQL connection costs more than
-    # most of our requests. Health checks drop a connection the server closed.
+    # most of our requests. A connection the server closed is dropped before
+    # the next request by config.faults.OutageMiddleware, without the SELECT 1
+    # round trip that CONN_HEALTH_CHECKS would add to every request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------
@@ -177,8 +180,9 @@ LOGOUT_REDIRECT_URL = "home"
 
 PASSWORD_HASHERS = [
     "accounts.hashers.OwaspArgon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    # Django's, within the same per-process hashing bound (accounts/password_pool.py).
+    "accounts.hashers.BoundedPBKDF2PasswordHasher",
+    "accounts.hashers.BoundedPBKDF2SHA1PasswordHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -215,6 +219,10 @@ ACCOUNTS_DELETION_GRACE_DAYS = env.int("ACCOUNTS_DELETION_GRACE_DAYS", default=1
 # Other apps' parts in deleting and exporting an account (accounts.lifecycle):
 # dotted paths loaded at run time, so accounts never imports them.
 ACCOUNTS_LIFECYCLE_HOOKS = ["wallet.lifecycle.WalletLifecycle"]
+# Password hashing per process (accounts/password_pool.py): at once, waiting, niceness of its threads.
+ACCOUNTS_PASSWORD_HASH_CONCURRENCY = env.int("ACCOUNTS_PASSWORD_HASH_CONCURRENCY", default=1)
+ACCOUNTS_PASSWORD_HASH_QUEUE = env.int("ACCOUNTS_PASSWORD_HASH_QUEUE", default=4)
+ACCOUNTS_PASSWORD_HASH_NICE = env.int("ACCOUNTS_PASSWORD_HASH_NICE", default=10)
 
 # --- Avatars ------------------------------------------------------------------------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=5 * 1024 * 1024)
@@ -328,7 +336,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["config.renderers.ORJSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     # Used by config.ratelimit.ScopedRateThrottle on the views that name a scope.

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.origin import Origin
+from config.serializers import FieldsOnce
 from wallet.authentication import ClientKeyAuthentication, scope_required
 from wallet.charges import ChargeResult, RefundResult, charge_create, charge_get, charge_refund
 from wallet.clients import ClientPrincipal
@@ -27,7 +28,7 @@ from wallet.throttling import ClientApplicationThrottle
 # --- Shapes ----------------------------------------------------------------------------------
 
 
-class ChargeSerializer(serializers.Serializer):
+class ChargeSerializer(FieldsOnce, serializers.Serializer):
     id = serializers.CharField()
     order_id = serializers.CharField()
     user_id = serializers.IntegerField()
@@ -38,12 +39,12 @@ class ChargeSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ChargeResultSerializer(serializers.Serializer):
+class ChargeResultSerializer(FieldsOnce, serializers.Serializer):
     charge = ChargeSerializer()
     balance = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(FieldsOnce, serializers.Serializer):
     id = serializers.CharField()
     charge_id = serializers.CharField()
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -51,7 +52,7 @@ class RefundSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class RefundResultSerializer(serializers.Serializer):
+class RefundResultSerializer(FieldsOnce, serializers.Serializer):
     refund = RefundSerializer()
     charge = ChargeSerializer()
     balance = serializers.DecimalField(max_digits=14, decimal_places=2)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import FieldsOnce
 from wallet.amounts import AmountParseError, parse_amount
 from wallet.models import LedgerLine, TopUp
 
@@ -24,7 +25,7 @@ class AmountField(serializers.Field):
         return f"{value:.2f}"
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(FieldsOnce, serializers.ModelSerializer):
     """One line of the person's wallet account, with its entry's kind, description and reference."""
 
     kind = serializers.CharField(source="entry.kind")
@@ -39,7 +40,7 @@ class TransactionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WalletSerializer(serializers.Serializer):
+class WalletSerializer(FieldsOnce, serializers.Serializer):
     balance = serializers.DecimalField(max_digits=14, decimal_places=2)
     frozen = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField()
@@ -47,7 +48,7 @@ class WalletSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class LedgerResultSerializer(serializers.Serializer):
+class LedgerResultSerializer(FieldsOnce, serializers.Serializer):
     transaction = TransactionSerializer(source="line")
     balance = serializers.DecimalField(max_digits=14, decimal_places=2)
 

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from config import metrics
 from config.errors import ServiceError
 from config.origin import Origin
+from config.sql import Prepared
 from wallet import lock_objects
 from wallet.amounts import money_display
 from wallet.channels import channel_get
@@ -112,18 +113,34 @@ class WalletState:
         return self.balance
 
 
+# Compiled once (config.sql.Prepared): GET /api/v1/wallet/ is a hot read.
+_wallet_accounts = Prepared(
+    LedgerAccount,
+    lambda user_id: LedgerAccount.objects.filter(
+        user_id=user_id, kind__in=[AccountKind.WALLET, AccountKind.FROZEN]
+    ).values_list("kind", "balance", "currency", "updated_at"),
+)
+
+
 def wallet_get(*, user: Person) -> WalletState:
-    """``user``'s balance and frozen funds in one query (the wallet account is created on first use)."""
-    accounts = {
-        a.kind: a for a in LedgerAccount.objects.filter(user=user, kind__in=[AccountKind.WALLET, AccountKind.FROZEN])
-    }
-    wallet = accounts.get(AccountKind.WALLET) or account_for_wallet(user=user)
-    frozen = accounts.get(AccountKind.FROZEN)
-    updated = max(wallet.updated_at, frozen.updated_at) if frozen is not None else wallet.updated_at
+    """``user``'s balance and frozen funds in one query (the wallet account is created on first use).
+
+    Only the four columns shown, as plain values: ``GET /api/v1/wallet/`` is a hot read.
+    """
+    found, _names, _alias = _wallet_accounts.rows(user.pk)
+    rows = {kind: (balance, currency, updated_at) for kind, balance, currency, updated_at in found}
+    wallet = rows.get(AccountKind.WALLET)
+    if wallet is None:
+        account = account_for_wallet(user=user)
+        wallet = (account.balance, account.currency, account.updated_at)
+    balance, currency, updated = wallet
+    frozen = rows.get(AccountKind.FROZEN)
+    if frozen is not None:
+        updated = max(updated, frozen[2])
     return WalletState(
-        balance=wallet.balance,
-        frozen=frozen.balance if frozen is not None else ZERO,
-        currency=wallet.currency,
+        balance=balance,
+        frozen=frozen[0] if frozen is not None else ZERO,
+        currency=currency,
         max_balance=wallet_settings.MAX_BALANCE,
         updated_at=updated,
     )

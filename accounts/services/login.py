@@ -1,6 +1,6 @@
 """Sign-in, by password (phone or username) or by SMS code (which signs up a new number in one step)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
@@ -10,6 +10,7 @@ from accounts import conf
 from accounts.errors import AccountDisabled, AccountLocked, ConsentRequired, InvalidCredentials, PhoneNotRegistered
 from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
 from accounts.models import User
+from accounts.password_pool import password_hash_turn
 from accounts.selectors import user_get_by_login, users_with_legal_versions
 from accounts.services.common import (
     Kind,
@@ -38,8 +39,15 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     only after the right password. Records a security event either way.
     Costs: the user row, one INSERT (event), one UPDATE (last_login), plus
     one when the password hash is upgraded. Not atomic on purpose: a failed
-    login must still leave its event behind.
+    login must still leave its event behind. First of all it takes a place in
+    this process's password-hashing bound (``accounts.password_pool``): when
+    there is none, RateLimited at once, and nothing is read, written or counted.
     """
+    with password_hash_turn() as hashed:
+        return _user_login_password(login=login, password=password, origin=origin, hashed=hashed)
+
+
+def _user_login_password(*, login: str, password: str, origin: Origin, hashed: Callable[[], None]) -> User:
     login = (login or "").strip()
     login_ip_throttle(origin.ip)
     user = user_get_by_login(login) if login else None
@@ -58,6 +66,7 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
         make_password(password)  # equal time for unknown and password-less accounts
         valid = False
         reason = "unknown_account" if user is None else "no_password"
+    hashed()  # the place in the hashing bound goes to the next login
     if not valid:
         locked = lockout_record_failure(key)
         security_event_record(

@@ -1,0 +1,95 @@
+"""gunicorn's production settings: ``gunicorn config.wsgi`` (gunicorn reads ./gunicorn.conf.py by itself).
+
+Chosen by measurement on the 2-CPU machine the project is built on
+(``bench/api_ratios.py``; figures in bench/README.md "API ratios"), with
+PostgreSQL and Redis on the same machine. Environment variables override
+each choice; a command-line option overrides both.
+
+The Prometheus multiprocess hooks (``on_starting``, ``child_exit``) come
+from ``config/gunicorn.py``, which also explains why gunicorn's access log
+is off by default.
+"""
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the project, whatever the current directory
+
+from config.gunicorn import child_exit, on_starting  # noqa: E402,F401 - gunicorn finds the hooks here by name
+
+_cpus = multiprocessing.cpu_count()
+
+bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
+
+# Threads, not sync workers: a request spends much of its time waiting on
+# PostgreSQL, Redis or the password-hashing pool (accounts/password_pool.py,
+# which needs other requests of the same process to keep going while a hash
+# runs). With sync workers one slow login holds a whole process; with
+# gthread it holds one thread, and the GIL is released while it waits.
+# (gevent/eventlet would need psycopg and redis patched; not worth the risk.)
+worker_class = "gthread"
+
+# One process per CPU: Python code runs on one core per process (the GIL),
+# so this is the fewest processes that use every core; more processes only
+# compete for the same cores, each with its own database connections and
+# memory (measured: see bench/README.md "API ratios"). The password-hashing bound is per
+# process, so workers x ACCOUNTS_PASSWORD_HASH_CONCURRENCY = CPUs hashes at
+# once: logins can use every core, never more.
+workers = int(os.environ.get("WEB_CONCURRENCY") or str(_cpus))
+
+# Enough threads that the logins holding a place in the password-hashing
+# bound (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE =
+# 5 at most, accounts/password_pool.py) leave most threads free to answer
+# reads during a login storm: measured, with 8 threads a storm of 16 login
+# connections took every thread and GET /me waited behind it (p99 x3); with
+# 16 its p99 stayed within 2x of its p99 alone. Every thread may hold a
+# PostgreSQL connection (CONN_MAX_AGE): workers x threads = 32 stays well
+# below max_connections (100).
+threads = int(os.environ.get("GUNICORN_THREADS") or "16")
+
+# A request that takes longer than this is a bug or a hung dependency (the
+# Redis and payment-channel timeouts are 2 and 10 s): the worker is killed
+# and replaced. Graceful shutdown gets as long to finish what is in flight.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or "30")
+graceful_timeout = 30
+
+# Behind a reverse proxy that keeps its upstream connections open: a few
+# seconds saves a TCP handshake per request; gthread parks idle keep-alive
+# connections in its poller, not on a thread.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or "5")
+
+# Recycle each worker after ~100 000 requests, jittered so that they do not
+# all restart at once: bounds slow memory growth (caches, fragmentation).
+# Measured: at 10 000 a worker under full load (~750 requests/s each here)
+# restarted every ~13 s, and each restart's reload showed up as p99 spikes.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or "100000")
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER") or "10000")
+
+# Load the application once in the master and fork the workers from it: a
+# worker (re)start is a fork, not seconds of imports, and the workers share
+# the loaded code's memory. Nothing opens a connection at import time (the
+# database, Redis and the password-hashing threads are made on first use in
+# each worker); the fault tests run gunicorn with --preload too.
+preload_app = True
+
+# The workers' heartbeat files on tmpfs: a disk stall (containers, overlay
+# filesystems) then cannot make the arbiter think a worker hung.
+_SHM = "/dev/shm"  # noqa: S108 - gunicorn makes its own unpredictable files in it
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+
+# Access log: off by default, because config.logs writes one structured JSON
+# line per request (request id, user, route, status, duration) that this
+# line would only repeat. GUNICORN_ACCESS_LOG=- turns it on (to stdout) with
+# the format below: the client, the request line, status, bytes, the time
+# taken in microseconds and the request id we return, so the two can be joined.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s "%(a)s"'
+
+# How long a thread may keep the GIL while another wants it (Python's default
+# 5 ms). A request thread coming back from PostgreSQL with a row lock held
+# waits that long for the GIL when other threads of its worker are running
+# Python; on one hot wallet that wait is paid four times per charge, under the
+# lock. 1 ms: measured in bench/README.md "API ratios".
+sys.setswitchinterval(float(os.environ.get("PYTHON_SWITCH_INTERVAL_MS") or "1") / 1000)
