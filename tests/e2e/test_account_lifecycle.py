@@ -160,6 +160,11 @@ def test_deletion_by_a_code_sent_with_the_button_in_chinese(browser_page, live_s
     locmem.outbox.clear()
     page.get_by_test_id("send-code").click()  # with JavaScript: sent by fetch to the account's own number
     expect(page.get_by_test_id("send-code")).to_be_disabled()
+    # The button is disabled as soon as it is pressed; the message leaves once the server answered.
+    for _ in range(100):
+        if locmem.outbox:
+            break
+        page.wait_for_timeout(100)
     assert [(m.phone, m.purpose) for m in locmem.outbox] == [(PHONE, "delete_account")]
     page.fill("#id_code", locmem.outbox[0].code)
     with page.expect_navigation():
