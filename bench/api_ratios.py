@@ -232,6 +232,11 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=8, help="Redis database number (default 8)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections for reads and logins")
     parser.add_argument("--calm-connections", type=int, default=4, help="wrk connections for GET /me under storm")
+    parser.add_argument(
+        "--only-charges",
+        action="store_true",
+        help="run only the hot-wallet charges and pgbench (for iterating on the charge path; prints that ratio alone)",
+    )
     options = parser.parse_args()
     for tool in ("wrk", "pgbench", "psql"):
         if not shutil.which(tool):
@@ -278,38 +283,16 @@ def main() -> int:
         [GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     figures: dict[str, dict] = {}
+    charge_lua = [
+        COUNT_STATUSES % {"ok": 201, "honour": "false"},
+        CHARGES % {"user_id": user_id, "key": key, "run": uuid.uuid4().hex[:8]},
+    ]
     try:
         wait_for_port(port)
-        token = login_token(port)
-        bearer = f"Authorization: Bearer {token}"
-        for path in ("/api/v1/bench/plain/", "/api/v1/me/", "/api/v1/wallet/"):  # warm every worker and thread
-            wrk(port, path, seconds=3, connections=conns, headers=[bearer])
-        figures["plain_1"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
-        figures["me"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=conns, headers=[bearer])
-        figures["wallet"] = wrk(port, "/api/v1/wallet/", seconds=seconds, connections=conns, headers=[bearer])
-        figures["plain_2"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
-
-        verify = argon2_verify_seconds()
-        login_lua = [
-            COUNT_STATUSES % {"ok": 200, "honour": "true"},
-            LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
-        ]
-        # Saturation: the most logins/s the server gives, with as many clients as the hashing bound admits
-        # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
-        figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
-        figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
-
-        calm = options.calm_connections
-        figures["me_alone"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
-        storm = wrk(port, "/api/v1/auth/login/", seconds=seconds + 2, connections=conns, scripts=login_lua, start=False)
-        time.sleep(1)  # the storm is on before the reads start, and lasts after they end
-        figures["me_storm"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
-        figures["storm"] = wrk_result(storm)
-
-        charge_lua = [
-            COUNT_STATUSES % {"ok": 201, "honour": "false"},
-            CHARGES % {"user_id": user_id, "key": key, "run": uuid.uuid4().hex[:8]},
-        ]
+        if options.only_charges:
+            wrk(port, "/api/v1/bench/plain/", seconds=3, connections=conns)  # warm every worker and thread
+        else:
+            _read_and_login_phases(port, figures, seconds=seconds, conns=conns, calm=options.calm_connections)
         figures["charges"] = wrk(port, "/api/v1/wallet/charges/", seconds=seconds, connections=32, scripts=charge_lua)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -320,8 +303,52 @@ def main() -> int:
         log.close()
     pgbench = run_pgbench(database_url, 32, max(1, round(seconds)))
     load_end = os.getloadavg()
+    if options.only_charges:
+        charges = figures["charges"]
+        print(f"\napi_ratios --only-charges  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  commit {commit()}")
+        print(f"load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}", end="")
+        print(f"  at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
+        print(
+            f"charges {charges['ok_rate']:.1f}/s (p50 {charges['p50_ms']:.1f} ms, p99 {charges['p99_ms']:.1f} ms, "
+            f"other {charges['other']}); pgbench {pgbench:.0f} tps; ratio {charges['ok_rate'] / pgbench:.3f} (goal >= 0.25)"
+        )
+        return _audit(env, log.name, figures)
+    return _report(figures, pgbench=pgbench, env=env, log_name=log.name, load=(load_start, load_end), options=options)
 
+
+def _read_and_login_phases(port: int, figures: dict[str, dict], *, seconds: float, conns: int, calm: int) -> None:
+    token = login_token(port)
+    bearer = f"Authorization: Bearer {token}"
+    for path in ("/api/v1/bench/plain/", "/api/v1/me/", "/api/v1/wallet/"):  # warm every worker and thread
+        wrk(port, path, seconds=3, connections=conns, headers=[bearer])
+    figures["plain_1"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
+    figures["me"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=conns, headers=[bearer])
+    figures["wallet"] = wrk(port, "/api/v1/wallet/", seconds=seconds, connections=conns, headers=[bearer])
+    figures["plain_2"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
+
+    verify = argon2_verify_seconds()
+    figures["argon2"] = {"verify_seconds": verify}
+    login_lua = [
+        COUNT_STATUSES % {"ok": 200, "honour": "true"},
+        LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
+    ]
+    # Saturation: the most logins/s the server gives, with as many clients as the hashing bound admits
+    # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
+    figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
+    figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
+
+    figures["me_alone"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
+    storm = wrk(port, "/api/v1/auth/login/", seconds=seconds + 2, connections=conns, scripts=login_lua, start=False)
+    time.sleep(1)  # the storm is on before the reads start, and lasts after they end
+    figures["me_storm"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
+    figures["storm"] = wrk_result(storm)
+
+
+def _report(figures: dict[str, dict], *, pgbench: float, env: dict, log_name: str, load: tuple, options) -> int:
+    load_start, load_end = load
+    seconds, conns = options.seconds, options.connections
     plain = (figures["plain_1"]["rate"] + figures["plain_2"]["rate"]) / 2
+    verify = figures["argon2"]["verify_seconds"]
     cpus = os.cpu_count() or 1
     ceiling = cpus / verify
     rows = [
@@ -388,9 +415,13 @@ def main() -> int:
         print(f"| {label} | {result['rate']:.1f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {notes} |")
     print(f"\nOne Argon2id verify (production parameters): {verify * 1000:.1f} ms; ceiling {ceiling:.1f} logins/s")
     print(f"pgbench hot-row UPDATE … RETURNING, 32 clients: {pgbench:.0f} tps")
+    return _audit(env, log_name, figures)
+
+
+def _audit(env: dict, log_name: str, figures: dict[str, dict]) -> int:
     audit = subprocess.run([PYTHON, "manage.py", "wallet_audit"], cwd=ROOT, env=env, capture_output=True, text=True)
     print((audit.stdout + audit.stderr).strip())
-    print(f"server log: {log.name}")
+    print(f"server log: {log_name}")
     return 1 if audit.returncode or figures["charges"]["other"] else 0
 
 

@@ -274,8 +274,13 @@ def test_a_charge_costs_at_most_six_statements_including_begin_and_commit(shop, 
     assert response.status_code == 201
     statements = [query["sql"] for query in queries.captured_queries]
     assert len(statements) <= 6, "\n".join(statements)
-    assert statements[0].startswith("SAVEPOINT") and statements[-1].startswith("RELEASE SAVEPOINT")
-    assert "FOR UPDATE" in statements[1] or connection.vendor == "sqlite"
+    if connection.vendor == "postgresql":
+        # One statement (migration 0012's function), in autocommit outside a test: the wallet
+        # lock lasts that statement and its commit.
+        assert len(statements) == 1, "\n".join(statements)
+        assert "wallet_charge_create(" in statements[0]
+    else:
+        assert statements[0].startswith("SAVEPOINT") and statements[-1].startswith("RELEASE SAVEPOINT")
 
 
 # --- Refunds ---------------------------------------------------------------------------------
