@@ -420,3 +420,53 @@ def test_a_same_order_request_that_missed_the_first_in_its_snapshot_still_replay
     assert_api_error(other, 409, "insufficient_funds")
     half = _charge(client, person, amount="100.00", order_id="ALL", description="x")
     assert_api_error(half, 422, "idempotency_key_reused")
+
+
+def test_a_charge_id_drawn_twice_is_drawn_again_and_charges_once(shop, person, monkeypatch):
+    """Ids are readable (time + 4 characters), so two charges in one second may draw the same one."""
+    from wallet import charges
+
+    _application, client = shop
+    first = _charge(client, person, amount="10.00", order_id="A").json()["charge"]["id"]
+    draws = iter([first, "C20261201000000ZZZZ"])
+    monkeypatch.setattr(charges, "new_order_id", lambda prefix: next(draws))
+    response = _charge(client, person, amount="10.00", order_id="B")
+    assert response.status_code == 201, response.content
+    assert response.json()["charge"]["id"] == "C20261201000000ZZZZ" and response.json()["balance"] == "80.00"
+    assert Charge.objects.count() == 2 and JournalEntry.objects.filter(kind=EntryKind.CHARGE).count() == 2
+    assert _balance(person) == Decimal("80.00")
+
+
+def test_a_charge_inside_a_callers_transaction_is_undone_with_it(person):
+    """charge_create joins an open transaction (on PostgreSQL its one statement is simply part of it)."""
+    from django.db import transaction
+
+    from tests.wallet.charges_helpers import spend
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        spend(person, "40.00")
+        assert _balance(person) == Decimal("60.00")
+        raise Undo
+    assert _balance(person) == Decimal("100.00")
+    assert not Charge.objects.exists() and not JournalEntry.objects.filter(kind=EntryKind.CHARGE).exists()
+
+
+def test_a_charge_is_counted_once_after_its_commit_and_replays_and_refusals_not_at_all(
+    shop, person, django_capture_on_commit_callbacks
+):
+    from prometheus_client import REGISTRY
+
+    _application, client = shop
+
+    def count() -> float:
+        return REGISTRY.get_sample_value("wallet_charges_total", {"application": "Shop"}) or 0.0
+
+    before = count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert _charge(client, person, amount="60.00", order_id="M").status_code == 201
+        assert _charge(client, person, amount="60.00", order_id="M")["Idempotent-Replayed"] == "true"
+        assert_api_error(_charge(client, person, amount="60.00", order_id="N"), 409, "insufficient_funds")
+    assert len(callbacks) == 1 and count() - before == 1
