@@ -15,10 +15,15 @@ idempotent on (application, ``Idempotency-Key``) the same way. Nothing is
 stored for a request that failed, so it may be retried.
 
 Cost of a new charge (the hot path; ``tests/wallet/test_charges.py`` counts
-it): BEGIN, the lock query (which also looks for the order number), the
-charge INSERT, the entry INSERT, the lines INSERT (a trigger moves the
-balance), COMMIT — six statements; the key lookup is cached
-(``wallet.clients``).
+it). On PostgreSQL: one statement, ``wallet_charge_create(...)`` (migration
+0012), run in autocommit, which locks the wallet, looks for the order number,
+refuses an overdraft and inserts the charge, the entry and its lines inside
+the server — the wallet's row lock is held for that statement and its commit
+only, never across a round trip or a wait for the GIL. On SQLite (the ORM
+path, ``_charge_write``): BEGIN, the lock query (which also looks for the
+order number), the charge INSERT, the entry INSERT, the lines INSERT (a
+trigger moves the balance), COMMIT — six statements. Both paths run the same
+tests. The key lookup is cached (``wallet.clients``).
 """
 
 import hashlib
@@ -27,6 +32,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -262,7 +268,7 @@ def _charge_in_one_statement(
     for _attempt in range(8):
         now = timezone.now()
         charge_id = new_order_id(CHARGE_ID_PREFIX)
-        params = [
+        params: list[Any] = [
             user_id,
             application.pk,
             revenue.pk,
@@ -282,7 +288,7 @@ def _charge_in_one_statement(
         if outcome == "created":
             # Counted once per charge, after its commit (at once in autocommit).
             transaction.on_commit(
-                lambda c=currency: metrics.charge_recorded(application=application.name, amount=amount, currency=c)
+                partial(metrics.charge_recorded, application=application.name, amount=amount, currency=currency)
             )
             charge = Charge(
                 id=found_id,
@@ -300,15 +306,16 @@ def _charge_in_one_statement(
             charge._state.db = connection.alias
             return ChargeResult(charge=charge, balance=balance)
         if outcome == "replay":
-            known = Charge.objects.get(pk=found_id)
-            return _replay_charge(known, user_id=user_id, amount=amount, description=description)
+            return _replay_charge(
+                Charge.objects.get(pk=found_id), user_id=user_id, amount=amount, description=description
+            )
         if outcome == "insufficient":
             raise InsufficientFunds.short_by(amount - balance, currency)
         if outcome == "no_wallet":
             # The rare paths of _charge_write, a query each: a replay for another person, else what is missing.
-            known = Charge.objects.filter(application=application, order_id=order_id).first()
-            if known is not None:
-                return _replay_charge(known, user_id=user_id, amount=amount, description=description)
+            other = Charge.objects.filter(application=application, order_id=order_id).first()
+            if other is not None:
+                return _replay_charge(other, user_id=user_id, amount=amount, description=description)
             if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
                 raise NotFound(_("No such user."))
             raise InsufficientFunds.short_by(amount, wallet_settings.CURRENCY)
