@@ -1,6 +1,9 @@
 """Issue 15's ratios (and issue 12's hot-wallet budget), all in one run, against a production-like server.
 
-    .venv/bin/python bench/api_ratios.py [--seconds 10] [--database bench_speed] [--redis-db 8]
+    .venv/bin/python bench/api_ratios.py [--seconds 10] [--database bench_speed] [--redis-db 8] [--only-charges]
+
+``--only-charges`` skips the reads and logins: the hot-wallet charges, pgbench
+and the audit only (for iterating on the charge path).
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379,
 ``wrk`` (Debian package ``wrk``) and ``pgbench``. Everything runs on loopback
