@@ -235,8 +235,13 @@ def _chromium():
 
 
 @pytest.fixture
-def browser_page(_chromium, live_server):
-    """A fresh browser context (no cookies) with ``page.base_url`` set to the live server."""
+def browser_page(_chromium, live_server, legal_v1):
+    """A fresh browser context (no cookies) with ``page.base_url`` set to the live server.
+
+    The legal documents are published, as migration accounts/0006 does in every
+    deployment (a transactional test empties the tables): the forms that create
+    an account show their agreement checkbox, as people see them.
+    """
     context = _chromium.new_context(base_url=live_server.url, locale="zh-CN")
     context.set_default_timeout(10_000)
     page = context.new_page()
