@@ -7,9 +7,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from accounts import conf
+from accounts.device_state import device_new
 from accounts.errors import AccountDisabled, AccountLocked, ConsentRequired, InvalidCredentials, PhoneNotRegistered
 from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
-from accounts.models import User
+from accounts.models import Device, User
 from accounts.password_pool import password_hash_turn
 from accounts.selectors import user_get_by_login, users_with_legal_versions
 from accounts.services.common import (
@@ -44,10 +45,39 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     there is none, RateLimited at once, and nothing is read, written or counted.
     """
     with password_hash_turn() as hashed:
-        return _user_login_password(login=login, password=password, origin=origin, hashed=hashed)
+        return _user_login_password(login=login, password=password, origin=origin, hashed=hashed).user
 
 
-def _user_login_password(*, login: str, password: str, origin: Origin, hashed: Callable[[], None]) -> User:
+@dataclass(frozen=True)
+class PasswordSignIn:
+    """A password login that started a signed-in device (``user_login_password_device``)."""
+
+    user: User
+    device: Device
+
+
+def user_login_password_device(*, login: str, password: str, kind: str, origin: Origin) -> PasswordSignIn:
+    """``user_login_password``, and the new signed-in device of ``kind`` for its tokens.
+
+    The device row is written in the same statement as ``last_login`` and the
+    event (``login_record_success``): on PostgreSQL a successful login costs
+    two statements, the user row and that one.
+    """
+    with password_hash_turn() as hashed:
+        result = _user_login_password(login=login, password=password, origin=origin, hashed=hashed, device_kind=kind)
+    assert result.device is not None  # asked for
+    return PasswordSignIn(user=result.user, device=result.device)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    user: User
+    device: Device | None
+
+
+def _user_login_password(
+    *, login: str, password: str, origin: Origin, hashed: Callable[[], None], device_kind: str | None = None
+) -> _Outcome:
     login = (login or "").strip()
     login_ip_throttle(origin.ip)
     user = user_get_by_login(login) if login else None
@@ -91,8 +121,9 @@ def _user_login_password(*, login: str, password: str, origin: Origin, hashed: C
         metrics.login_attempted(method="password", outcome="disabled")
         raise AccountDisabled()
     lockout_clear(key)
-    login_record_success(user, method="password", origin=origin)
-    return user
+    device = device_new(user=user, kind=device_kind, origin=origin) if device_kind else None
+    login_record_success(user, method="password", origin=origin, device=device)
+    return _Outcome(user=user, device=device)
 
 
 @dataclass(frozen=True)
