@@ -41,7 +41,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or str(_cpus))
 
 # Enough threads that the logins holding a place in the password-hashing
 # bound (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE =
-# 8 at most, accounts/password_pool.py) leave half the threads free to answer
+# 5 at most, accounts/password_pool.py) leave most threads free to answer
 # reads during a login storm: measured, with 8 threads a storm of 16 login
 # connections took every thread and GET /me waited behind it (p99 x3); with
 # 16 its p99 stayed within 2x of its p99 alone. Every thread may hold a

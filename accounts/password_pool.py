@@ -15,10 +15,7 @@ runs here:
   it first, when there are only logins the hashes use all of it. argon2-cffi
   releases the GIL while hashing, so the request's thread just waits;
 - at most ``ACCOUNTS_PASSWORD_HASH_QUEUE`` more may wait for a turn (each
-  wait is bounded by that many hashes; default 7: gunicorn's workers take
-  connections unevenly, and with 4 a worker holding six of eight login
-  clients refused some while the other's core sat idle — measured in
-  bench/README.md); a hash beyond that is refused at once
+  wait is bounded by that many hashes); a hash beyond that is refused at once
   with ``RateLimited`` (429 rate_limited, ``Retry-After: 1``) instead of
   queueing into a timeout. The refusal counts towards nothing: no lockout,
   no failed-login event — the password was never looked at.

@@ -306,7 +306,7 @@ def main() -> int:
             LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
         ]
         # Saturation: the most logins/s the server gives, with as many clients as the hashing bound admits
-        # (workers x (1 + queue) = 16 by default) and with more (some refused, waiting out Retry-After).
+        # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
         if "logins" in phases:
             figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
             figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
