@@ -94,9 +94,11 @@ def _session(
     auth_time: float | None = None,
     status_code: int = status.HTTP_200_OK,
     extra: dict[str, Any] | None = None,
+    device: Device | None = None,
 ) -> Response:
-    # Every token pair is a new signed-in device (one INSERT); refreshing keeps it.
-    device = device_sign_in(user=user, kind=Device.Kind.APP, origin=Origin.from_request(request))
+    # Every token pair is a new signed-in device (one INSERT, unless the login flow wrote it); refreshing keeps it.
+    if device is None:
+        device = device_sign_in(user=user, kind=Device.Kind.APP, origin=Origin.from_request(request))
     body = {
         "user": UserSerializer(user, context={"request": request}).data,
         "tokens": tokens_issue(user, device_id=device.pk, auth_time=auth_time),
@@ -174,8 +176,10 @@ class LoginApi(_AnonymousApi):
     def post(self, request: Request) -> Response:
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login_password(**data.validated_data, origin=Origin.from_request(request))
-        return _session(request, user, auth_time=time.time())
+        result = services.user_login_password_device(
+            **data.validated_data, kind=Device.Kind.APP, origin=Origin.from_request(request)
+        )
+        return _session(request, result.user, auth_time=time.time(), device=result.device)
 
 
 class LoginCodeApi(_AnonymousApi):

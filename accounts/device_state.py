@@ -59,10 +59,9 @@ def device_name(user_agent: str) -> str:
     return " · ".join(dict.fromkeys(parts))[:100]
 
 
-def device_record(*, user: User, kind: str, origin: Origin, session_key: str = "") -> Device:
-    """The row of a new sign-in (one INSERT). Flows call ``accounts.services.devices.device_sign_in``;
-    ``accounts.sessions`` calls this directly because services import it (through ``recent_auth``)."""
-    return Device.objects.create(
+def device_new(*, user: User, kind: str, origin: Origin, session_key: str = "") -> Device:
+    """The row of a new sign-in, not yet saved (its id is made here: ``device_id_new``)."""
+    return Device(
         user=user,
         kind=kind,
         name=device_name(origin.user_agent),
@@ -70,6 +69,14 @@ def device_record(*, user: User, kind: str, origin: Origin, session_key: str = "
         ip=origin.ip or None,
         session_key=session_key,
     )
+
+
+def device_record(*, user: User, kind: str, origin: Origin, session_key: str = "") -> Device:
+    """The row of a new sign-in (one INSERT). Flows call ``accounts.services.devices.device_sign_in``;
+    ``accounts.sessions`` calls this directly because services import it (through ``recent_auth``)."""
+    device = device_new(user=user, kind=kind, origin=origin, session_key=session_key)
+    device.save(force_insert=True)
+    return device
 
 
 def state_key(device_id: str) -> str:

@@ -30,7 +30,7 @@ from accounts import conf
 from accounts.errors import AccountLocked
 from config import metrics
 from config.errors import RateLimited
-from config.ratelimit import counter_incr, key_hash, ratelimit_hit
+from config.ratelimit import counter_incr, key_hash, ratelimit_hit, ratelimit_hit_and_get
 
 
 def lockout_key(*, user=None, login: str = "") -> str:
@@ -76,6 +76,30 @@ def lockout_record_failure(key: str) -> bool:
 
 def lockout_clear(key: str) -> None:
     cache.delete_many([_fail_key(key), _lock_key(key)])
+
+
+def login_gate(*, client_ip: str, key: str) -> bool:
+    """``login_ip_throttle(client_ip)`` then ``lockout_check(key)``, in one cache round trip (the password login's).
+
+    Returns whether failures are being counted for ``key``: only then does a
+    success have anything to clear (``lockout_clear``), which saves the login
+    another round trip in the usual case.
+    """
+    peek = [_lock_key(key), _fail_key(key)]
+    if client_ip:
+        result, (until, failures) = ratelimit_hit_and_get(
+            scope="login-ip", key=client_ip, rate=conf.login_ip_rate(), peek=peek
+        )
+        if not result.allowed:
+            metrics.login_attempted(method="password", outcome="rate_limited")
+            raise RateLimited(retry_after=result.retry_after)
+    else:
+        values = cache.get_many(peek)
+        until, failures = values.get(peek[0]), values.get(peek[1])
+    # The stored end time decides, as in lockout_check.
+    if until is not None and until > time.time():
+        raise AccountLocked(retry_after=max(1, math.ceil(until - time.time())))
+    return failures is not None
 
 
 def login_ip_throttle(client_ip: str) -> None:

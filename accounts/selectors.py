@@ -50,12 +50,11 @@ def user_ids_for_search(term: str, *, limit: int = 20) -> list[int]:
 
 
 def user_get_by_login(login: str) -> User | None:
-    """The active-or-not user whose phone (any format) or username is ``login``."""
+    """The active-or-not user whose phone (any format) or username is ``login``; one query, compiled once."""
     e164 = phone_to_e164(login)
-    users = users_with_legal_versions()  # the Session answered after a login shows consent_required for free
-    query: QuerySet = users.filter(phone=e164) if e164 else users.filter(username__iexact=login.strip())
-    # Both are unique: no ORDER BY (``first()`` would add one by id, a sort in every login's plan).
-    return next(iter(query.order_by()[:1]), None)
+    if e164:
+        return _user_from(_user_by_phone, e164)
+    return _user_from(_user_by_username, login.strip())
 
 
 def devices_live(*, user: User) -> QuerySet[Device]:
@@ -133,16 +132,21 @@ def consent_outstanding(*, user: User) -> list[str]:
 # The row carries the legal documents' current versions (``users_with_legal_versions``),
 # so ``consent_required`` costs no query of its own.
 _user_by_id = Prepared(User, lambda pk: users_with_legal_versions().filter(pk=pk))
+# The password login's lookups, the same way (the Session answered after a login shows
+# consent_required for free). Both columns are unique: no ORDER BY.
+_user_by_phone = Prepared(
+    User, lambda phone: users_with_legal_versions().filter(phone=phone).order_by()[:1], sentinel="+14155550123"
+)
+_user_by_username = Prepared(
+    User,
+    lambda username: users_with_legal_versions().filter(username__iexact=username).order_by()[:1],
+    sentinel="prepared-sentinel",
+)
 _USER_COLUMNS = frozenset(field.attname for field in User._meta.concrete_fields)
 
 
-def user_by_id(user_id: object) -> User | None:
-    """The user with primary key ``user_id`` (any int-like), or None; one query, compiled once."""
-    try:
-        pk = int(user_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-    rows, names, alias = _user_by_id.rows(pk)
+def _user_from(statement: Prepared, value: object) -> User | None:
+    rows, names, alias = statement.rows(value)
     if not rows:
         return None
     columns = [(name, value) for name, value in zip(names, rows[0], strict=True) if name in _USER_COLUMNS]
@@ -151,3 +155,12 @@ def user_by_id(user_id: object) -> User | None:
         if name not in _USER_COLUMNS:  # the annotations, as the ORM sets them
             setattr(user, name, value)
     return user
+
+
+def user_by_id(user_id: object) -> User | None:
+    """The user with primary key ``user_id`` (any int-like), or None; one query, compiled once."""
+    try:
+        pk = int(user_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return _user_from(_user_by_id, pk)

@@ -1,9 +1,6 @@
 """Issue 15's ratios (and issue 12's hot-wallet budget), all in one run, against a production-like server.
 
-    .venv/bin/python bench/api_ratios.py [--seconds 10] [--database bench_speed] [--redis-db 8] [--only-charges]
-
-``--only-charges`` skips the reads and logins: the hot-wallet charges, pgbench
-and the audit only (for iterating on the charge path).
+    .venv/bin/python bench/api_ratios.py [--seconds 10] [--database bench_speed] [--redis-db 8]
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379,
 ``wrk`` (Debian package ``wrk``) and ``pgbench``. Everything runs on loopback
@@ -236,11 +233,16 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections for reads and logins")
     parser.add_argument("--calm-connections", type=int, default=4, help="wrk connections for GET /me under storm")
     parser.add_argument(
-        "--only-charges",
-        action="store_true",
-        help="run only the hot-wallet charges and pgbench (for iterating on the charge path; prints that ratio alone)",
+        "--phases",
+        default="reads,logins,storm,charges",
+        help="comma-separated subset of reads,logins,storm,charges to run while iterating (default: all; "
+        "only a full run is a measurement of record: ratios whose phases were skipped are not printed)",
     )
     options = parser.parse_args()
+    phases = {phase.strip() for phase in options.phases.split(",") if phase.strip()}
+    unknown = phases - {"reads", "logins", "storm", "charges"}
+    if unknown:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     for tool in ("wrk", "pgbench", "psql"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install wrk postgresql-client).")
@@ -286,17 +288,47 @@ def main() -> int:
         [GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     figures: dict[str, dict] = {}
-    charge_lua = [
-        COUNT_STATUSES % {"ok": 201, "honour": "false"},
-        CHARGES % {"user_id": user_id, "key": key, "run": uuid.uuid4().hex[:8]},
-    ]
     try:
         wait_for_port(port)
-        if options.only_charges:
-            wrk(port, "/api/v1/bench/plain/", seconds=3, connections=conns)  # warm every worker and thread
-        else:
-            _read_and_login_phases(port, figures, seconds=seconds, conns=conns, calm=options.calm_connections)
-        figures["charges"] = wrk(port, "/api/v1/wallet/charges/", seconds=seconds, connections=32, scripts=charge_lua)
+        token = login_token(port)
+        bearer = f"Authorization: Bearer {token}"
+        for path in ("/api/v1/bench/plain/", "/api/v1/me/", "/api/v1/wallet/"):  # warm every worker and thread
+            wrk(port, path, seconds=3, connections=conns, headers=[bearer])
+        if "reads" in phases:
+            figures["plain_1"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
+            figures["me"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=conns, headers=[bearer])
+            figures["wallet"] = wrk(port, "/api/v1/wallet/", seconds=seconds, connections=conns, headers=[bearer])
+            figures["plain_2"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
+
+        verify = argon2_verify_seconds()
+        login_lua = [
+            COUNT_STATUSES % {"ok": 200, "honour": "true"},
+            LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
+        ]
+        # Saturation: the most logins/s the server gives, with as many clients as the hashing bound admits
+        # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
+        if "logins" in phases:
+            figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
+            figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
+
+        calm = options.calm_connections
+        if "storm" in phases:
+            figures["me_alone"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
+            storm = wrk(
+                port, "/api/v1/auth/login/", seconds=seconds + 2, connections=conns, scripts=login_lua, start=False
+            )
+            time.sleep(1)  # the storm is on before the reads start, and lasts after they end
+            figures["me_storm"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
+            figures["storm"] = wrk_result(storm)
+
+        if "charges" in phases:
+            charge_lua = [
+                COUNT_STATUSES % {"ok": 201, "honour": "false"},
+                CHARGES % {"user_id": user_id, "key": key, "run": uuid.uuid4().hex[:8]},
+            ]
+            figures["charges"] = wrk(
+                port, "/api/v1/wallet/charges/", seconds=seconds, connections=32, scripts=charge_lua
+            )
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -304,81 +336,48 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-    pgbench = run_pgbench(database_url, 32, max(1, round(seconds)))
+    pgbench = run_pgbench(database_url, 32, max(1, round(seconds))) if "charges" in phases else 0.0
     load_end = os.getloadavg()
-    if options.only_charges:
-        charges = figures["charges"]
-        print(f"\napi_ratios --only-charges  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  commit {commit()}")
-        print(f"load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}", end="")
-        print(f"  at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
-        print(
-            f"charges {charges['ok_rate']:.1f}/s (p50 {charges['p50_ms']:.1f} ms, p99 {charges['p99_ms']:.1f} ms, "
-            f"other {charges['other']}); pgbench {pgbench:.0f} tps; ratio {charges['ok_rate'] / pgbench:.3f} (goal >= 0.25)"
-        )
-        return _audit(env, log.name, figures)
-    return _report(figures, pgbench=pgbench, env=env, log_name=log.name, load=(load_start, load_end), options=options)
 
-
-def _read_and_login_phases(port: int, figures: dict[str, dict], *, seconds: float, conns: int, calm: int) -> None:
-    token = login_token(port)
-    bearer = f"Authorization: Bearer {token}"
-    for path in ("/api/v1/bench/plain/", "/api/v1/me/", "/api/v1/wallet/"):  # warm every worker and thread
-        wrk(port, path, seconds=3, connections=conns, headers=[bearer])
-    figures["plain_1"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
-    figures["me"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=conns, headers=[bearer])
-    figures["wallet"] = wrk(port, "/api/v1/wallet/", seconds=seconds, connections=conns, headers=[bearer])
-    figures["plain_2"] = wrk(port, "/api/v1/bench/plain/", seconds=seconds, connections=conns, headers=[bearer])
-
-    verify = argon2_verify_seconds()
-    figures["argon2"] = {"verify_seconds": verify}
-    login_lua = [
-        COUNT_STATUSES % {"ok": 200, "honour": "true"},
-        LOGINS % {"users": LOGIN_USERS, "password": PASSWORD},
-    ]
-    # Saturation: the most logins/s the server gives, with as many clients as the hashing bound admits
-    # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
-    figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
-    figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
-
-    figures["me_alone"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
-    storm = wrk(port, "/api/v1/auth/login/", seconds=seconds + 2, connections=conns, scripts=login_lua, start=False)
-    time.sleep(1)  # the storm is on before the reads start, and lasts after they end
-    figures["me_storm"] = wrk(port, "/api/v1/me/", seconds=seconds, connections=calm, headers=[bearer])
-    figures["storm"] = wrk_result(storm)
-
-
-def _report(figures: dict[str, dict], *, pgbench: float, env: dict, log_name: str, load: tuple, options) -> int:
-    load_start, load_end = load
-    seconds, conns = options.seconds, options.connections
-    plain = (figures["plain_1"]["rate"] + figures["plain_2"]["rate"]) / 2
-    verify = figures["argon2"]["verify_seconds"]
     cpus = os.cpu_count() or 1
     ceiling = cpus / verify
-    rows = [
-        ("GET /api/v1/me/ req/s ÷ plain view req/s", figures["me"]["rate"] / plain, ">= 0.50", "ge", 0.50),
-        ("GET /api/v1/wallet/ req/s ÷ plain view req/s", figures["wallet"]["rate"] / plain, ">= 0.50", "ge", 0.50),
-        (
-            "password logins/s at saturation ÷ (CPUs ÷ one Argon2 verify)",
-            max(figures["logins"]["ok_rate"], figures["logins_few"]["ok_rate"]) / ceiling,
-            ">= 0.90",
-            "ge",
-            0.90,
-        ),
-        (
-            "p99 of GET /me while logins saturate ÷ its p99 alone",
-            figures["me_storm"]["p99_ms"] / figures["me_alone"]["p99_ms"],
-            "<= 2",
-            "le",
-            2.0,
-        ),
-        (
-            "hot-wallet charges/s (32 clients) ÷ pgbench hot-row UPDATE … RETURNING tps",
-            figures["charges"]["ok_rate"] / pgbench,
-            ">= 0.25",
-            "ge",
-            0.25,
-        ),
-    ]
+    rows = []
+    if "reads" in phases:
+        plain = (figures["plain_1"]["rate"] + figures["plain_2"]["rate"]) / 2
+        rows += [
+            ("GET /api/v1/me/ req/s ÷ plain view req/s", figures["me"]["rate"] / plain, ">= 0.50", "ge", 0.50),
+            ("GET /api/v1/wallet/ req/s ÷ plain view req/s", figures["wallet"]["rate"] / plain, ">= 0.50", "ge", 0.50),
+        ]
+    if "logins" in phases:
+        rows.append(
+            (
+                "password logins/s at saturation ÷ (CPUs ÷ one Argon2 verify)",
+                max(figures["logins"]["ok_rate"], figures["logins_few"]["ok_rate"]) / ceiling,
+                ">= 0.90",
+                "ge",
+                0.90,
+            )
+        )
+    if "storm" in phases:
+        rows.append(
+            (
+                "p99 of GET /me while logins saturate ÷ its p99 alone",
+                figures["me_storm"]["p99_ms"] / figures["me_alone"]["p99_ms"],
+                "<= 2",
+                "le",
+                2.0,
+            )
+        )
+    if "charges" in phases:
+        rows.append(
+            (
+                "hot-wallet charges/s (32 clients) ÷ pgbench hot-row UPDATE … RETURNING tps",
+                figures["charges"]["ok_rate"] / pgbench,
+                ">= 0.25",
+                "ge",
+                0.25,
+            )
+        )
     print(f"\napi_ratios  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  commit {commit()}")
     print(f"CPUs {cpus}  load average at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}", end="")
     print(f"  at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
@@ -409,6 +408,8 @@ def _report(figures: dict[str, dict], *, pgbench: float, env: dict, log_name: st
         ("storm", f"the login storm, {conns} conns"),
         ("charges", "POST /wallet/charges/, 32 conns, one wallet"),
     ):
+        if name not in figures:
+            continue
         result = figures[name]
         notes = ""
         if "ok" in result:
@@ -417,15 +418,12 @@ def _report(figures: dict[str, dict], *, pgbench: float, env: dict, log_name: st
             notes = f"non-2xx: {result['non_2xx']}"
         print(f"| {label} | {result['rate']:.1f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {notes} |")
     print(f"\nOne Argon2id verify (production parameters): {verify * 1000:.1f} ms; ceiling {ceiling:.1f} logins/s")
-    print(f"pgbench hot-row UPDATE … RETURNING, 32 clients: {pgbench:.0f} tps")
-    return _audit(env, log_name, figures)
-
-
-def _audit(env: dict, log_name: str, figures: dict[str, dict]) -> int:
+    if "charges" in phases:
+        print(f"pgbench hot-row UPDATE … RETURNING, 32 clients: {pgbench:.0f} tps")
     audit = subprocess.run([PYTHON, "manage.py", "wallet_audit"], cwd=ROOT, env=env, capture_output=True, text=True)
     print((audit.stdout + audit.stderr).strip())
-    print(f"server log: {log_name}")
-    return 1 if audit.returncode or figures["charges"]["other"] else 0
+    print(f"server log: {log.name}")
+    return 1 if audit.returncode or figures.get("charges", {}).get("other") else 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from accounts.services.codes import phone_code_send
 from accounts.services.consent import user_consent_give
 from accounts.services.deletion import user_delete, user_deletion_cancel, user_deletion_schedule, users_purge
 from accounts.services.export import user_data_export
-from accounts.services.login import user_login_code, user_login_password
+from accounts.services.login import user_login_code, user_login_password, user_login_password_device
 from accounts.services.logout import user_logout
 from accounts.services.password import user_password_change, user_password_reset
 from accounts.services.phone import user_phone_change
@@ -37,6 +37,7 @@ __all__ = [
     "user_deletion_schedule",
     "user_login_code",
     "user_login_password",
+    "user_login_password_device",
     "user_logout",
     "user_password_change",
     "user_password_reset",

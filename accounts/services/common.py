@@ -20,6 +20,7 @@ from config import metrics
 from config.errors import InvalidInput
 from config.origin import Origin
 from config.phones import looks_like_phone, phone_to_e164
+from config.sql import rows_write_together
 from smscodes.errors import InvalidPhone
 from smscodes.services import verification_check, verification_consume
 
@@ -103,11 +104,24 @@ def user_fields_validate(user: User, names: Iterable[str]) -> None:
         raise InvalidInput(fields=exc.message_dict) from exc
 
 
-def login_record_success(user: User, *, method: str, origin: Origin) -> None:
+def login_record_success(user: User, *, method: str, origin: Origin, device: Device | None = None) -> None:
+    """``last_login``, the LOGIN_SUCCEEDED event and, when given, the new signed-in ``device`` (an unsaved row).
+
+    One statement on PostgreSQL (``config.sql.rows_write_together``): one
+    round trip and one commit instead of three, on the password login's hot path.
+    """
     now = timezone.now()
-    User.objects.filter(pk=user.pk).update(last_login=now)
     user.last_login = now
-    security_event_record(Kind.LOGIN_SUCCEEDED, user=user, origin=origin, method=method)
+    event = SecurityEvent(
+        user=user,
+        kind=Kind.LOGIN_SUCCEEDED,
+        ip=origin.ip or None,
+        user_agent=origin.user_agent[:300],
+        detail={"method": method},
+    )
+    rows_write_together(
+        inserts=[event] if device is None else [event, device], update=user, update_fields=["last_login"]
+    )
     metrics.login_attempted(method=method, outcome="succeeded")
 
 

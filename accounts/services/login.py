@@ -7,9 +7,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from accounts import conf
+from accounts.device_state import device_new
 from accounts.errors import AccountDisabled, AccountLocked, ConsentRequired, InvalidCredentials, PhoneNotRegistered
-from accounts.lockout import lockout_check, lockout_clear, lockout_key, lockout_record_failure, login_ip_throttle
-from accounts.models import User
+from accounts.lockout import lockout_clear, lockout_key, lockout_record_failure, login_gate
+from accounts.models import Device, User
 from accounts.password_pool import password_hash_turn
 from accounts.selectors import user_get_by_login, users_with_legal_versions
 from accounts.services.common import (
@@ -37,24 +38,56 @@ def user_login_password(*, login: str, password: str, origin: Origin) -> User:
     (AccountLocked with ``retry_after``, even for the right password) and every
     attempt towards the client IP's throttle (RateLimited). AccountDisabled
     only after the right password. Records a security event either way.
-    Costs: the user row, one INSERT (event), one UPDATE (last_login), plus
-    one when the password hash is upgraded. Not atomic on purpose: a failed
+    Costs: the user row, then (on PostgreSQL) one statement for last_login
+    and the event (``login_record_success``), plus one when the password hash
+    is upgraded; two cache round trips (the IP's count with the account's
+    lock and failures, then clearing failures only if there were any).
+    Not atomic on purpose: a failed
     login must still leave its event behind. First of all it takes a place in
     this process's password-hashing bound (``accounts.password_pool``): when
     there is none, RateLimited at once, and nothing is read, written or counted.
     """
     with password_hash_turn() as hashed:
-        return _user_login_password(login=login, password=password, origin=origin, hashed=hashed)
+        return _user_login_password(login=login, password=password, origin=origin, hashed=hashed).user
 
 
-def _user_login_password(*, login: str, password: str, origin: Origin, hashed: Callable[[], None]) -> User:
+@dataclass(frozen=True)
+class PasswordSignIn:
+    """A password login that started a signed-in device (``user_login_password_device``)."""
+
+    user: User
+    device: Device
+
+
+def user_login_password_device(*, login: str, password: str, kind: str, origin: Origin) -> PasswordSignIn:
+    """``user_login_password``, and the new signed-in device of ``kind`` for its tokens.
+
+    The device row is written in the same statement as ``last_login`` and the
+    event (``login_record_success``): on PostgreSQL a successful login costs
+    two statements, the user row and that one.
+    """
+    with password_hash_turn() as hashed:
+        result = _user_login_password(login=login, password=password, origin=origin, hashed=hashed, device_kind=kind)
+    assert result.device is not None  # asked for
+    return PasswordSignIn(user=result.user, device=result.device)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    user: User
+    device: Device | None
+
+
+def _user_login_password(
+    *, login: str, password: str, origin: Origin, hashed: Callable[[], None], device_kind: str | None = None
+) -> _Outcome:
     login = (login or "").strip()
-    login_ip_throttle(origin.ip)
     user = user_get_by_login(login) if login else None
     normalised = phone_to_e164(login) or login.lower()
     key = lockout_key(user=user, login=normalised)
     try:
-        lockout_check(key)
+        # The client IP's throttle, then the account's lock: one cache round trip.
+        failures_counted = login_gate(client_ip=origin.ip, key=key)
     except AccountLocked:
         security_event_record(Kind.LOGIN_LOCKED, user=user, login=normalised, origin=origin)
         metrics.login_attempted(method="password", outcome="locked")
@@ -90,9 +123,11 @@ def _user_login_password(*, login: str, password: str, origin: Origin, hashed: C
         )
         metrics.login_attempted(method="password", outcome="disabled")
         raise AccountDisabled()
-    lockout_clear(key)
-    login_record_success(user, method="password", origin=origin)
-    return user
+    if failures_counted:
+        lockout_clear(key)
+    device = device_new(user=user, kind=device_kind, origin=origin) if device_kind else None
+    login_record_success(user, method="password", origin=origin, device=device)
+    return _Outcome(user=user, device=device)
 
 
 @dataclass(frozen=True)

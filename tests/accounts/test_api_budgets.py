@@ -115,3 +115,36 @@ def test_authenticated_request_after_the_cache_forgot_the_device_still_costs_one
         response = client.get("/api/v1/me/")
     assert response.status_code == 200
     assert cache_calls == ["get", "add"]
+
+
+@pytest.mark.postgres
+def test_password_login_on_postgresql_costs_two_statements_and_two_cache_calls(
+    settings, django_assert_num_queries, cache_calls
+):
+    # The user row, then last_login + the event + the device in one statement (one commit); in the
+    # cache the IP's count with the account's lock and failures, then the device's state.
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    user = UserFactory(phone="+8613900000000")
+    cache_calls.clear()
+    with django_assert_num_queries(2):
+        response = login(APIClient())
+    assert response.status_code == 200, response.json()
+    assert len(cache_calls) <= 2, cache_calls
+    user.refresh_from_db()
+    assert user.last_login is not None
+    device = user.devices.get()
+    assert response.json()["tokens"]["access"] and device.kind == "app"
+    event = user.security_events.get()
+    assert (event.kind, event.detail) == ("login_succeeded", {"method": "password"})
+
+
+def test_a_success_clears_the_failures_counted_before_it(settings):
+    # The gate reads the account's failures with its lock; a success after failures clears them.
+    settings.ACCOUNTS_LOCKOUT_RATE = "3/15m"
+    UserFactory(phone="+8613900000000")
+    for _ in range(2):
+        assert login(APIClient(), "Wrong-pass-1").status_code == 401
+    assert login(APIClient()).status_code == 200
+    for _ in range(2):  # two more failures do not lock: the count started again
+        assert login(APIClient(), "Wrong-pass-1").status_code == 401
+    assert login(APIClient()).status_code == 200
