@@ -8,6 +8,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -61,7 +62,8 @@ def pages(person) -> dict[str, str]:
             "admin:accounts_securityevent_change", args=[SecurityEvent.objects.filter(user=person).first().pk]
         ),
         "devices": reverse("admin:accounts_device_changelist"),
-        "device": reverse("admin:accounts_device_change", args=[Device.objects.get(user=person).pk]),
+        # quote(): the admin's own escaping of a primary key in its URLs ("d_25…" would read as "d%…").
+        "device": reverse("admin:accounts_device_change", args=[quote(Device.objects.get(user=person).pk)]),
         "consents": reverse("admin:accounts_consent_changelist"),
         "sms log": reverse("admin:smscodes_smsmessage_changelist"),
         "wallets": reverse("admin:wallet_ledgeraccount_changelist"),

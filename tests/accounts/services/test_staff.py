@@ -52,7 +52,9 @@ def support() -> User:
 
 @pytest.fixture
 def boss() -> User:
-    return User.objects.create_superuser(username="boss", password="B0ss-pass-1", phone="+8613900000100")
+    return User.objects.create_superuser(
+        username="boss", password="B0ss-pass-1", phone="+8613700000100"
+    )  # outside UserFactory's +86139… sequence
 
 
 # --- the rule -------------------------------------------------------------------------------
