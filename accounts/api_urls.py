@@ -5,6 +5,7 @@ from django.urls import path
 from accounts import api, api_deletion
 
 urlpatterns = [
+    path("me/", api.MeApi.as_view(), name="api-me"),  # first: the hottest route of all
     path("auth/register/", api.RegisterApi.as_view(), name="api-auth-register"),
     path("auth/login/", api.LoginApi.as_view(), name="api-auth-login"),
     path("auth/login/code/", api.LoginCodeApi.as_view(), name="api-auth-login-code"),
@@ -13,7 +14,6 @@ urlpatterns = [
     path("auth/logout/", api.LogoutApi.as_view(), name="api-auth-logout"),
     path("auth/password/reset/", api.PasswordResetApi.as_view(), name="api-auth-password-reset"),
     path("auth/password/change/", api.PasswordChangeApi.as_view(), name="api-auth-password-change"),
-    path("me/", api.MeApi.as_view(), name="api-me"),
     path("me/phone/", api.MePhoneApi.as_view(), name="api-me-phone"),
     path("me/avatar/", api.AvatarApi.as_view(), name="api-me-avatar"),
     path("me/devices/", api.DevicesApi.as_view(), name="api-me-devices"),

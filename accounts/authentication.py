@@ -1,25 +1,16 @@
 import time
 from typing import Any
 
-from django.core.cache import cache
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts.device_state import (
-    ENDED,
-    device_seen,
-    seen_is_stale,
-    state_key,
-    state_remember_ended,
-    state_remember_live,
-    user_with_device_seen,
-)
+from accounts.device_state import device_seen, seen_is_stale
 from accounts.errors import AccountDisabled
 from accounts.models import User
-from accounts.selectors import user_by_id
+from accounts.selectors import user_by_id, user_with_device_seen
 from accounts.tokens import DEVICE_CLAIM, access_is_denied, token_issued_before_revocation
 from config.errors import NotAuthenticated
 
@@ -42,15 +33,16 @@ _verified: dict[bytes, Any] = {}
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
-    """Bearer JWT authentication with real revocation, for one query and one cache read.
+    """Bearer JWT authentication with real revocation, for one query.
 
     On top of simplejwt's signature and expiry checks, an access token is
     refused (401 token_invalid) when its device (``sid``) has ended, or —
     for a token without a device — its ``jti`` is on the logout deny-list,
-    or it was issued before the user's ``tokens_valid_after``. The device's
-    state is one cache read (``accounts.device_state``); on a miss the user
-    row is loaded together with the device's, in the same single query, and
-    the cache refilled. An inactive user gets 403 account_disabled.
+    or it was issued before the user's ``tokens_valid_after``. The user row
+    and the device's state come in one prepared statement
+    (``accounts.selectors.user_with_device_seen``): no cache read, since the
+    database has to be asked for the user anyway and a join costs it less
+    than a Redis round trip costs us. An inactive user gets 403 account_disabled.
     """
 
     www_authenticate_realm = "api"
@@ -78,21 +70,15 @@ class JWTAuthentication(SimpleJWTAuthentication):
                 raise InvalidToken()
             return self._checked(user_by_id(user_id), validated_token)
         device_id = str(device_id)
-        state = cache.get(state_key(device_id))
-        if state == ENDED:
+        # One query answers everything: the user row and whether this device is theirs and live
+        # (the database is the revocation record, so a logout counts from its commit on).
+        user = user_with_device_seen(user_id, device_id)
+        seen = getattr(user, "_device_seen", None)
+        if user is not None and seen is None:
             raise InvalidToken()
-        if state is None:
-            user = user_with_device_seen(user_id, device_id)
-            seen = getattr(user, "_device_seen", None)
-            if user is not None and seen is None:
-                state_remember_ended(device_id)
-                raise InvalidToken()
-            user = self._checked(user, validated_token)
-            assert seen is not None  # a live device of this user: _checked let the user through
-            state_remember_live(device_id, seen.timestamp())
-            return user
-        user = self._checked(user_by_id(user_id), validated_token)
-        if seen_is_stale(float(state)) and not device_seen(device_id):
+        user = self._checked(user, validated_token)
+        assert seen is not None  # a live device of this user: _checked let the user through
+        if seen_is_stale(seen.timestamp()) and not device_seen(device_id):
             raise InvalidToken()
         return user
 

@@ -1,16 +1,18 @@
-"""Is a signed-in device still live? The database decides; the cache answers faster.
+"""Is a signed-in device still live? The database decides; for browser sessions the cache answers faster.
 
 A device's ``ended_at`` (``accounts.models.Device``) is the revocation record.
-Every authenticated API call reads one cache key per device (``device:<id>``):
+An API call with an access token asks the database, in the query that loads
+its user (``accounts.selectors.user_with_device_seen``, used by
+``accounts.authentication``). A browser session's page request reads one
+cache key per device (``device:<id>``, ``accounts.sessions``):
 
 - a number: the device is live, and that is when it was last seen (a Unix
   time; ``last_seen_at`` is written only when it is older than
   ``SEEN_INTERVAL``, so at most one UPDATE every few minutes per device);
 - ``ENDED``: refused without touching the database;
-- absent (expired, evicted, Redis restarted empty): the request that loads the
-  user asks the database in the same query (``user_with_device_seen``) and
-  puts the answer back. A logged-out device therefore stays refused whatever
-  happens to the cache.
+- absent (expired, evicted, Redis restarted empty): the request asks the
+  database (``device_seen``) and puts the answer back. A logged-out device
+  therefore stays refused whatever happens to the cache.
 
 Ending a device deletes the key at once (the next check goes to the database,
 which already says "ended" inside the ending transaction, and to everyone
@@ -25,12 +27,11 @@ from importlib import import_module
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 from ua_parser import parse as ua_parse
 
 from accounts.models import Device, User
-from accounts.selectors import users_with_legal_versions
 from config.origin import Origin
 
 KEY_PREFIX = "device:"
@@ -98,13 +99,6 @@ def state_remember_seen(device_id: str, seen: float) -> None:
 
 def state_remember_ended(device_id: str) -> None:
     cache.set(state_key(device_id), ENDED, timeout=_timeout())
-
-
-def user_with_device_seen(user_id: str | int, device_id: str) -> User | None:
-    """The user row, with ``_device_seen``: the device's last_seen_at if it is theirs and live, else None (one query)."""
-    live = Device.objects.filter(pk=device_id, user_id=OuterRef("pk"), ended_at__isnull=True)
-    users = users_with_legal_versions()  # with the current legal versions too: GET /me stays one query
-    return users.filter(pk=user_id).annotate(_device_seen=Subquery(live.values("last_seen_at")[:1])).first()
 
 
 def device_seen(device_id: str, *, ip: str | None = None) -> bool:

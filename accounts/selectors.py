@@ -3,7 +3,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from accounts import conf
 from accounts.models import Device, LegalDocument, User
 from config.phones import phone_to_e164
-from config.sql import Prepared
+from config.sql import SENTINEL, Prepared
 
 
 def user_search_q(term: str) -> Q:
@@ -142,11 +142,29 @@ _user_by_username = Prepared(
     lambda username: users_with_legal_versions().filter(username__iexact=username).order_by()[:1],
     sentinel="prepared-sentinel",
 )
+# Every API call with an access token: the user row and, in the same statement, the token's
+# device's last_seen_at if that device is the user's and has not ended (else NULL).
+_user_with_device = Prepared(
+    User,
+    lambda pk, device_id: (
+        users_with_legal_versions()
+        .filter(pk=pk)
+        .annotate(
+            _device_seen=Subquery(
+                Device.objects.filter(pk=device_id, user_id=OuterRef("pk"), ended_at__isnull=True)
+                .order_by()
+                .values("last_seen_at")[:1]
+            )
+        )
+    ),
+    sentinel=(SENTINEL, "prepared-device-sentinel"),
+    values=2,
+)
 _USER_COLUMNS = frozenset(field.attname for field in User._meta.concrete_fields)
 
 
-def _user_from(statement: Prepared, value: object) -> User | None:
-    rows, names, alias = statement.rows(value)
+def _user_from(statement: Prepared, *values: object) -> User | None:
+    rows, names, alias = statement.rows(*values)
     if not rows:
         return None
     columns = [(name, value) for name, value in zip(names, rows[0], strict=True) if name in _USER_COLUMNS]
@@ -164,3 +182,13 @@ def user_by_id(user_id: object) -> User | None:
     except (TypeError, ValueError):
         return None
     return _user_from(_user_by_id, pk)
+
+
+def user_with_device_seen(user_id: object, device_id: str) -> User | None:
+    """The user with ``user_id``, or None, with ``_device_seen``: the last_seen_at of ``device_id`` if it is
+    this user's and live, else None. One query, compiled once: the whole check of an access token."""
+    try:
+        pk = int(user_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return _user_from(_user_with_device, pk, str(device_id))

@@ -128,6 +128,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # round trip that CONN_HEALTH_CHECKS would add to every request.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # Server-side prepared statements, for the hot reads that ask for them (config.sql.Prepared):
+    # psycopg disables them when this is None, Django's default. Django's own cursors bind on the
+    # client and never prepare, so this changes nothing else.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------

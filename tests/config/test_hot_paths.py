@@ -17,6 +17,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from psycopg import connect
@@ -190,6 +191,29 @@ def test_a_connection_the_server_ended_is_replaced_before_the_request_without_a_
     assert connection.connection.info.backend_pid != old_pid
     with django_assert_num_queries(1):  # and none on a live connection either
         assert client.get("/api/v1/me/").status_code == 200
+
+
+@pytest.mark.postgres
+def test_the_hot_reads_are_prepared_once_on_the_server_and_logged_with_their_values():
+    user = UserFactory(phone="+8613900000000")
+    session = APIClient().post("/api/v1/auth/login/", {"login": "13900000000", "password": PASSWORD}).json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session['tokens']['access']}")  # a signed-in device's token
+    assert client.get("/api/v1/wallet/").status_code == 200  # the first look opens the wallet
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/api/v1/wallet/").status_code == 200
+    assert len(captured.captured_queries) == 2  # the user with the device, the wallet's accounts
+    # Logged as Django logs its own statements: the values in place, no "$1".
+    assert "$1" not in captured.captured_queries[0]["sql"]
+    assert f'"accounts_user"."id" = {user.pk}' in captured.captured_queries[0]["sql"]
+    for _ in range(2):
+        assert client.get("/api/v1/wallet/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # Each once, whatever the number of requests: parsed and planned once per connection.
+    assert sum('FROM "accounts_user"' in text and "accounts_device" in text for text in prepared) == 1, prepared
+    assert sum('FROM "wallet_ledgeraccount"' in text for text in prepared) == 1, prepared
 
 
 def test_a_remembered_access_token_is_still_refused_once_expired_or_logged_out():
