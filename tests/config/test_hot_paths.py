@@ -227,3 +227,44 @@ def test_a_remembered_access_token_is_still_refused_once_expired_or_logged_out()
     assert client.get("/api/v1/me/").status_code == 200
     assert client.post("/api/v1/auth/logout/", {"refresh": session["tokens"]["refresh"]}).status_code == 204
     assert client.get("/api/v1/me/").status_code == 401  # logout kills it at once
+
+
+@pytest.mark.parametrize(
+    ("accept", "query"),
+    [
+        ("", ""),
+        ("*/*", ""),
+        ("application/json", ""),
+        ("application/json; indent=4", ""),
+        ("text/html", ""),
+        ("application/xml", ""),
+        ("text/*, application/json;q=0.5", ""),
+        ("", "format=json"),
+        ("", "format=xml"),
+    ],
+)
+def test_the_json_first_negotiation_answers_as_drfs_own(rf, accept, query):
+    from django.http import Http404
+    from rest_framework.exceptions import NotAcceptable
+    from rest_framework.negotiation import DefaultContentNegotiation
+    from rest_framework.request import Request
+
+    from config.negotiation import JSONFirstContentNegotiation
+
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    request = Request(rf.get(f"/api/v1/me/?{query}", **headers))
+    answers = []
+    for negotiation in (DefaultContentNegotiation(), JSONFirstContentNegotiation()):
+        try:
+            renderer, media_type = negotiation.select_renderer(request, [ORJSONRenderer()])
+            answers.append((type(renderer), media_type))
+        except NotAcceptable as refused:
+            answers.append(("406", str(refused.detail)))
+        except Http404:  # an unknown ?format=
+            answers.append(("404", ""))
+    assert answers[0] == answers[1]
+
+
+def test_an_api_call_asking_for_another_media_type_is_still_refused_with_406():
+    response = APIClient().get("/api/v1/legal/", HTTP_ACCEPT="application/xml")
+    assert response.status_code == 406
