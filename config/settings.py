@@ -337,6 +337,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["config.renderers.ORJSONRenderer"],
+    # DRF's negotiation, answered at once for a client that states no preference (the usual case).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     # Used by config.ratelimit.ScopedRateThrottle on the views that name a scope.
@@ -476,4 +478,4 @@ INSTALLED_APPS += ["csp"]
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # Last, so it sees the response of every view and error page; a response that
 # already has its own policy (served media: "default-src 'none'; sandbox") keeps it.
-MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+MIDDLEWARE += ["config.csp.CSPMiddleware"]

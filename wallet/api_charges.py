@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.origin import Origin
-from config.serializers import FieldsOnce
+from config.serializers import FieldsOnce, input_validate
 from wallet.authentication import ClientKeyAuthentication, scope_required
 from wallet.charges import ChargeResult, RefundResult, charge_create, charge_get, charge_refund
 from wallet.clients import ClientPrincipal
@@ -147,14 +147,13 @@ class ChargeListView(_ClientView):
         tags=["charges"],
     )
     def post(self, request: Request) -> Response:
-        data = ChargeInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = input_validate(ChargeInputSerializer, request.data)
         result: ChargeResult = charge_create(
             application=_principal(request).application,
-            user_id=data.validated_data["user_id"],
-            amount=data.validated_data["amount"],
-            order_id=data.validated_data["order_id"],
-            description=data.validated_data["description"],
+            user_id=data["user_id"],
+            amount=data["amount"],
+            order_id=data["order_id"],
+            description=data["description"],
             origin=_origin(request),
         )
         # The first answer: nothing refunded yet (a replay says the same).
@@ -202,13 +201,12 @@ class ChargeRefundView(_ClientView):
         tags=["charges"],
     )
     def post(self, request: Request, charge_id: str) -> Response:
-        data = RefundInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = input_validate(RefundInputSerializer, request.data)
         result: RefundResult = charge_refund(
             application=_principal(request).application,
             charge_id=charge_id,
-            amount=data.validated_data.get("amount"),
-            reason=data.validated_data["reason"],
+            amount=data.get("amount"),
+            reason=data["reason"],
             idempotency_key=request.headers.get("Idempotency-Key"),
             origin=_origin(request),
         )

@@ -1,0 +1,186 @@
+"""Issue 12: the charge request's per-request work done once, answering exactly as before.
+
+- ``config.serializers.input_validate`` gives ``is_valid``'s values and, on a
+  refusal, its error body;
+- ``config.negotiation.ContentNegotiation`` picks what DRF picks;
+- ``config.csp.CSPMiddleware`` sends what django-csp sends;
+- ``wallet.clients`` reuses a key's principal while its cache entry is unchanged
+  (the budget: no model instance built for a key seen before), and builds anew
+  after any change.
+"""
+
+from decimal import Decimal
+
+import pytest
+from csp.constants import HEADER, HEADER_REPORT_ONLY, NONCE, SELF
+from csp.decorators import csp_exempt, csp_update
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
+from django.http import HttpResponse
+from django.test import override_settings
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, TemplateHTMLRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from config.csp import CSPMiddleware
+from config.negotiation import ContentNegotiation
+from config.renderers import ORJSONRenderer
+from config.serializers import input_validate
+from wallet import clients
+from wallet.api_charges import ChargeInputSerializer, RefundInputSerializer
+from wallet.clients import (
+    client_application_create,
+    client_application_update,
+    client_key_authenticate,
+    client_key_revoke,
+)
+
+INPUTS = [
+    {"user_id": 5, "amount": "0.01", "order_id": "r-1"},
+    {"user_id": "5", "amount": 12, "order_id": "  padded  ", "description": "  x  ", "other": 1},
+    {"user_id": 5, "amount": Decimal("1.50"), "order_id": "o", "description": ""},
+    {"user_id": 0, "amount": "1", "order_id": "o"},
+    {"user_id": True, "amount": True, "order_id": "", "description": None},
+    {"user_id": "abc", "amount": "1e3", "order_id": "x" * 65, "description": "d" * 201},
+    {"user_id": 5, "amount": "1", "order_id": "nul\x00"},
+    {"amount": "1"},
+    {},
+    None,
+    [],
+    "text",
+    [{"user_id": 5}],
+]
+
+
+def _drf(cls, data):
+    serializer = cls(data=data)
+    if serializer.is_valid():
+        return ("ok", dict(serializer.validated_data))
+    return ("error", serializer.errors)
+
+
+def _ours(cls, data):
+    from rest_framework.exceptions import ValidationError
+
+    try:
+        return ("ok", dict(input_validate(cls, data)))
+    except ValidationError as exc:
+        return ("error", exc.detail)
+
+
+@pytest.mark.parametrize("cls", [ChargeInputSerializer, RefundInputSerializer])
+@pytest.mark.parametrize("data", INPUTS)
+def test_input_validate_gives_what_is_valid_gives(cls, data):
+    ours, drf = _ours(cls, data), _drf(cls, data)
+    assert ours == drf
+    if ours[0] == "error":  # the same codes too, which the error body is made of
+        assert _codes(ours[1]) == _codes(drf[1])
+
+
+def _codes(detail):
+    if isinstance(detail, dict):
+        return {key: _codes(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_codes(value) for value in detail]
+    return detail.code
+
+
+@pytest.mark.parametrize(
+    ("accept", "query", "renderers"),
+    [
+        (None, "", [ORJSONRenderer]),
+        ("*/*", "", [ORJSONRenderer]),
+        (None, "", [JSONRenderer, BrowsableAPIRenderer]),
+        (None, "", [BrowsableAPIRenderer, JSONRenderer]),
+        (None, "", [TemplateHTMLRenderer]),
+        ("application/json", "", [ORJSONRenderer]),
+        ("text/html", "", [JSONRenderer, BrowsableAPIRenderer]),
+        ("application/json; indent=2", "", [ORJSONRenderer]),
+        (None, "format=api", [JSONRenderer, BrowsableAPIRenderer]),
+        (None, "page=2", [ORJSONRenderer]),
+    ],
+)
+def test_content_negotiation_picks_what_drf_picks(accept, query, renderers):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    request = Request(APIRequestFactory().get(f"/api/v1/x/?{query}" if query else "/api/v1/x/", **headers))
+    instances = [cls() for cls in renderers]
+    renderer, media_type = ContentNegotiation().select_renderer(request, instances)
+    expected_renderer, expected_media_type = DefaultContentNegotiation().select_renderer(request, instances)
+    assert (renderer, media_type) == (expected_renderer, expected_media_type)
+
+
+def test_content_negotiation_refuses_what_drf_refuses():
+    from rest_framework.exceptions import NotAcceptable
+
+    request = Request(APIRequestFactory().get("/api/v1/x/", HTTP_ACCEPT="image/png"))
+    with pytest.raises(NotAcceptable):
+        ContentNegotiation().select_renderer(request, [ORJSONRenderer()])
+
+
+def _plain(request):
+    return HttpResponse()
+
+
+def _headers(middleware_class, request, view):
+    response = view(request)
+    response = middleware_class(lambda r: response).process_response(request, response)
+    return response.headers.get(HEADER), response.headers.get(HEADER_REPORT_ONLY)
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/wallet/charges/", "/excluded/page/"])
+@pytest.mark.parametrize(
+    "view",
+    [
+        _plain,
+        csp_exempt()(lambda request: HttpResponse()),
+        csp_update({"img-src": ["https://cdn.example"]})(lambda request: HttpResponse()),
+        lambda request: HttpResponse(headers={HEADER: "default-src 'self'"}),
+    ],
+)
+@pytest.mark.parametrize("report_only", [False, True])
+def test_the_csp_headers_are_django_csps(rf, settings, path, view, report_only):
+    settings.CONTENT_SECURITY_POLICY = {**settings.CONTENT_SECURITY_POLICY, "EXCLUDE_URL_PREFIXES": ["/excluded/"]}
+    if report_only:
+        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    ours = _headers(CSPMiddleware, rf.get(path), view)
+    theirs = _headers(DjangoCSPMiddleware, rf.get(path), view)
+    assert ours == theirs
+    if view is _plain and path == "/":
+        assert ours[0]  # the strict policy is really there
+
+
+def test_the_csp_header_follows_a_settings_change(rf, settings):
+    before = _headers(CSPMiddleware, rf.get("/"), lambda request: HttpResponse())[0]
+    with override_settings(CONTENT_SECURITY_POLICY={"DIRECTIVES": {"default-src": ["'self'"]}}):
+        assert _headers(CSPMiddleware, rf.get("/"), lambda request: HttpResponse())[0] == "default-src 'self'"
+    assert _headers(CSPMiddleware, rf.get("/"), lambda request: HttpResponse())[0] == before
+
+
+def test_a_nonce_used_by_the_page_goes_through_django_csp(rf, settings):
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": [SELF, NONCE]}}
+    request = rf.get("/")
+    middleware = CSPMiddleware(lambda r: HttpResponse())
+    middleware.process_request(request)
+    nonce = str(request.csp_nonce)
+    response = middleware.process_response(request, HttpResponse())
+    assert f"'nonce-{nonce}'" in response.headers[HEADER]
+
+
+@pytest.mark.django_db
+def test_a_keys_principal_is_built_once_while_its_entry_is_unchanged(monkeypatch):
+    application, key = client_application_create(name="A", scopes=["charge", "refund"])
+    first = client_key_authenticate(raw_key=key)
+    built = []
+    monkeypatch.setattr(clients, "_from_cache", lambda *args: built.append(args) or pytest.fail("built again"))
+    assert client_key_authenticate(raw_key=key) is first  # the budget: no model instance per request
+    monkeypatch.undo()
+    # Any change builds anew, at once: scopes, switching off, revoking.
+    client_application_update(application=application, scopes=["refund"])
+    second = client_key_authenticate(raw_key=key)
+    assert second is not None and second is not first and not second.has_scope("charge")
+    client_application_update(application=application, active=False)
+    assert client_key_authenticate(raw_key=key) is None
+    client_application_update(application=application, active=True)
+    assert client_key_authenticate(raw_key=key) is not None
+    client_key_revoke(key=application.keys.get())
+    assert client_key_authenticate(raw_key=key) is None
