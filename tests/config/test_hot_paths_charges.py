@@ -184,3 +184,39 @@ def test_a_keys_principal_is_built_once_while_its_entry_is_unchanged(monkeypatch
     assert client_key_authenticate(raw_key=key) is not None
     client_key_revoke(key=application.keys.get())
     assert client_key_authenticate(raw_key=key) is None
+
+
+TEXTS = [
+    "POST",
+    "/api/v1/wallet/charges/",
+    "request",
+    "config.request",
+    "2026-12-05T23:59:01.123456Z",
+    "3f2a9c0d1e4b4a55a0b1c2d3e4f50617",
+    "call 13800138000 now",
+    "+8613800138000",
+    "Bearer abcdefghijkl",
+    "BASIC dXNlcjpwYXNzd29yZA==",
+    "token abcdefgh12",
+    "password=hunter2&x=1",
+    "Client_Secret: 'abc'",
+    "x_api_key=abc apikey=def",
+    "signature=deadbeef",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.sig",
+    "your code is 123456",
+    "验证码为１２３４５６",
+    "code 12",
+    "",
+]
+
+
+@pytest.mark.parametrize("keep_codes", [False, True])
+def test_redact_text_without_the_quick_refusal_gives_the_same(monkeypatch, keep_codes):
+    import re
+
+    from config import redact
+
+    quick = [redact.redact_text(text, keep_codes=keep_codes) for text in TEXTS]
+    monkeypatch.setattr(redact, "_MAY_HOLD_SECRET", re.compile(""))  # every text takes the five substitutions
+    assert quick == [redact.redact_text(text, keep_codes=keep_codes) for text in TEXTS]
+    assert quick[6] == "call 138****8000 now" and quick[11] == "password=[filtered]&x=1"
