@@ -9,6 +9,7 @@
   after any change.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -220,3 +221,36 @@ def test_redact_text_without_the_quick_refusal_gives_the_same(monkeypatch, keep_
     monkeypatch.setattr(redact, "_MAY_HOLD_SECRET", re.compile(""))  # every text takes the five substitutions
     assert quick == [redact.redact_text(text, keep_codes=keep_codes) for text in TEXTS]
     assert quick[6] == "call 138****8000 now" and quick[11] == "password=[filtered]&x=1"
+
+
+@pytest.mark.parametrize("amount", [Decimal("0.01"), Decimal("5"), Decimal("12345678.9"), Decimal("999999999999.99")])
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        datetime.datetime(2026, 12, 31, 15, 59, 30, 123456, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.UTC),
+    ],
+)
+def test_the_charge_answer_is_the_serializers(amount, created_at):
+    from wallet.api_charges import ChargeResultSerializer, _charge_data, _charge_result_body
+    from wallet.charges import ChargeResult
+    from wallet.models import Charge
+
+    charge = Charge(
+        id="C20261231155930ABCD",
+        application_id=1,
+        user_id=7,
+        order_id="VIP-中文-1",
+        amount=amount,
+        currency="CNY",
+        description="会员 \u2028 line",
+        balance_after=Decimal("10.5"),
+        created_at=created_at,
+    )
+    for balance in (Decimal("10.5"), Decimal("0"), Decimal("1000000.00")):
+        result = ChargeResult(charge=charge, balance=balance)
+        expected = ChargeResultSerializer(
+            {"charge": _charge_data(charge, refunded_amount=Decimal("0.00")), "balance": balance}
+        ).data
+        assert _charge_result_body(result) == expected
+        assert ORJSONRenderer().render(_charge_result_body(result)) == ORJSONRenderer().render(expected)
