@@ -254,3 +254,26 @@ def test_the_charge_answer_is_the_serializers(amount, created_at):
         ).data
         assert _charge_result_body(result) == expected
         assert ORJSONRenderer().render(_charge_result_body(result)) == ORJSONRenderer().render(expected)
+
+
+def test_an_address_is_parsed_once_and_junk_is_still_refused():
+    from config.http import ip_or_empty
+
+    ip_or_empty.cache_clear()
+    assert ip_or_empty("127.0.0.1") == ip_or_empty("127.0.0.1") == "127.0.0.1"
+    assert ip_or_empty.cache_info().hits == 1  # the log line and the origin share one parse
+    assert ip_or_empty(" 2001:DB8::1 ") == "2001:db8::1"
+    assert ip_or_empty("1.2.3.4, 5.6.7.8") == ip_or_empty(None) == ""
+
+
+def test_the_charge_routes_resolve_as_before():
+    from django.urls import resolve, reverse
+
+    from wallet.api_charges import ChargeDetailView, ChargeListView, ChargeRefundView
+
+    assert resolve("/api/v1/wallet/").url_name == "api-wallet"
+    assert resolve("/api/v1/wallet/charges/").func.view_class is ChargeListView
+    assert resolve("/api/v1/wallet/charges/C1/").func.view_class is ChargeDetailView
+    assert resolve("/api/v1/wallet/charges/C1/refunds/").func.view_class is ChargeRefundView
+    assert resolve("/api/v1/wallet/top-ups/T1/").url_name == "api-wallet-top-up"
+    assert reverse("api-wallet-charge-refunds", args=["C1"]) == "/api/v1/wallet/charges/C1/refunds/"
