@@ -17,8 +17,16 @@ from rest_framework.views import APIView
 
 from config.origin import Origin
 from config.serializers import FieldsOnce, input_validate
+from wallet.amounts import AmountParseError, parse_amount
 from wallet.authentication import ClientKeyAuthentication, scope_required
-from wallet.charges import ChargeResult, RefundResult, charge_create, charge_get, charge_refund
+from wallet.charges import (
+    DESCRIPTION_MAX_LENGTH,
+    ChargeResult,
+    RefundResult,
+    charge_create,
+    charge_get,
+    charge_refund,
+)
 from wallet.clients import ClientPrincipal
 from wallet.models import Charge, ChargeRefund, Scope, charge_status
 from wallet.models_charges import ORDER_ID_MAX_LENGTH
@@ -62,7 +70,7 @@ class ChargeInputSerializer(serializers.Serializer):
     user_id = serializers.IntegerField(min_value=1)
     amount = AmountField()
     order_id = serializers.CharField(max_length=ORDER_ID_MAX_LENGTH)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, default="")
 
 
 class RefundInputSerializer(serializers.Serializer):
@@ -71,6 +79,39 @@ class RefundInputSerializer(serializers.Serializer):
 
 
 ZERO_REFUNDED = Decimal("0.00")
+
+
+def _text(value: Any, *, max_length: int, blank: bool) -> str | None:
+    """A ``CharField(max_length=…)``'s value for plain text it surely accepts; None: ask DRF."""
+    if type(value) is not str or not value.isascii() or "\x00" in value:  # ASCII: no surrogates
+        return None
+    value = value.strip()
+    if len(value) > max_length or (not value and not blank):
+        return None
+    return value
+
+
+def _charge_input(data: Any) -> dict[str, Any]:
+    """``ChargeInputSerializer``'s validated data.
+
+    The usual request (a JSON object with an int ``user_id``, an amount,
+    ASCII text) is answered here by the same rules, field by field, in a few
+    microseconds; anything else (a form body, other types, non-ASCII text,
+    anything DRF might refuse) goes to the serializer, which also writes every
+    error. tests/config/test_hot_paths_charges.py checks both give the same.
+    """
+    if type(data) is dict:
+        user_id, amount = data.get("user_id"), data.get("amount")
+        order_id = _text(data.get("order_id"), max_length=ORDER_ID_MAX_LENGTH, blank=False)
+        description = _text(data.get("description", ""), max_length=DESCRIPTION_MAX_LENGTH, blank=True)
+        if type(user_id) is int and user_id >= 1 and amount is not None and None not in (order_id, description):
+            try:
+                amount = parse_amount(amount)
+            except AmountParseError:
+                pass  # DRF's error body
+            else:
+                return {"user_id": user_id, "amount": amount, "order_id": order_id, "description": description}
+    return input_validate(ChargeInputSerializer, data)
 
 
 def _charge_data(charge: Charge, *, refunded_amount: Decimal | None = None) -> dict[str, Any]:
@@ -175,7 +216,7 @@ class ChargeListView(_ClientView):
         tags=["charges"],
     )
     def post(self, request: Request) -> Response:
-        data = input_validate(ChargeInputSerializer, request.data)
+        data = _charge_input(request.data)
         result: ChargeResult = charge_create(
             application=_principal(request).application,
             user_id=data["user_id"],

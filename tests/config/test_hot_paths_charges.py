@@ -277,3 +277,57 @@ def test_the_charge_routes_resolve_as_before():
     assert resolve("/api/v1/wallet/charges/C1/refunds/").func.view_class is ChargeRefundView
     assert resolve("/api/v1/wallet/top-ups/T1/").url_name == "api-wallet-top-up"
     assert reverse("api-wallet-charge-refunds", args=["C1"]) == "/api/v1/wallet/charges/C1/refunds/"
+
+
+CHARGE_INPUTS = INPUTS + [
+    {"user_id": 5, "amount": "10.00", "order_id": "A-1", "description": "   "},
+    {"user_id": 5, "amount": "10.00", "order_id": "   "},
+    {"user_id": 5, "amount": "10.00", "order_id": " " * 3 + "x" * 64 + " "},
+    {"user_id": 5, "amount": "10.00", "order_id": "x" * 64, "description": "d" * 200},
+    {"user_id": 5, "amount": "10.00", "order_id": "x", "description": " " + "d" * 200 + " "},
+    {"user_id": 5, "amount": "10.00", "order_id": "订单-1", "description": "会员"},
+    {"user_id": 5, "amount": "10.00", "order_id": "\ud800"},
+    {"user_id": 5, "amount": "10.00", "order_id": "x", "description": "a\x00b"},
+    {"user_id": 5, "amount": "", "order_id": "x"},
+    {"user_id": 5, "amount": None, "order_id": "x"},
+    {"user_id": 5, "amount": 1.5, "order_id": "x"},
+    {"user_id": 5, "amount": Decimal("NaN"), "order_id": "x"},
+    {"user_id": 5, "amount": "-1", "order_id": "x"},
+    {"user_id": 5, "amount": " 1", "order_id": "x"},
+    {"user_id": 2**70, "amount": 3, "order_id": 7},
+    {"user_id": -1, "amount": "1", "order_id": "x"},
+    {"user_id": None, "amount": "1", "order_id": "x"},
+    {"user_id": 5.0, "amount": "1", "order_id": "x"},
+    {"user_id": 5, "amount": "1", "order_id": "x", "description": 5},
+]
+
+
+@pytest.mark.parametrize("data", CHARGE_INPUTS)
+def test_the_charge_input_is_the_serializers(data):
+    from rest_framework.exceptions import ValidationError
+
+    from wallet.api_charges import _charge_input
+
+    try:
+        ours = ("ok", _charge_input(data))
+    except ValidationError as exc:
+        ours = ("error", exc.detail)
+    drf = _drf(ChargeInputSerializer, data)
+    assert ours == drf
+    if ours[0] == "ok":
+        assert [type(value) for value in ours[1].values()] == [type(value) for value in drf[1].values()]
+    else:
+        assert _codes(ours[1]) == _codes(drf[1])
+
+
+def test_the_usual_charge_body_needs_no_serializer(monkeypatch):
+    from wallet import api_charges
+
+    monkeypatch.setattr(api_charges, "input_validate", lambda *args: pytest.fail("went to the serializer"))
+    data = {"user_id": 5, "amount": "0.01", "order_id": "r-1-2", "description": "VIP month"}
+    assert api_charges._charge_input(data) == {
+        "user_id": 5,
+        "amount": Decimal("0.01"),
+        "order_id": "r-1-2",
+        "description": "VIP month",
+    }
