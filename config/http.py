@@ -1,5 +1,6 @@
 """Small request helpers shared by every door."""
 
+import functools
 import ipaddress
 
 from django.http import HttpRequest
@@ -7,6 +8,7 @@ from django.http import HttpRequest
 from config import conf
 
 
+@functools.lru_cache(maxsize=4096)  # parsed twice a request (log line, origin), from a few addresses
 def ip_or_empty(value: str | None) -> str:
     """``value`` as a canonical IP address, or "" when it is not one."""
     try:

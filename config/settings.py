@@ -481,4 +481,4 @@ INSTALLED_APPS += ["csp"]
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # Last, so it sees the response of every view and error page; a response that
 # already has its own policy (served media: "default-src 'none'; sandbox") keeps it.
-MIDDLEWARE += ["csp.middleware.CSPMiddleware"]
+MIDDLEWARE += ["config.csp.CSPMiddleware"]
