@@ -1,7 +1,10 @@
 """JWTs: issue, refresh (rotate + blacklist), verify, and revoke.
 
-simplejwt does the signing and the claims; this module adds what API.md asks
-beyond its defaults:
+simplejwt's settings, claims and token backend (its algorithm and key) are
+the rules; a new pair is built and signed here in one step with exactly
+simplejwt's claims (``_pair_issue``: the password login's hot path), and
+every token is decoded and verified by simplejwt. This module adds what
+API.md asks beyond its defaults:
 
 - tokens carry ``role`` and ``auth_time`` (when the person last proved who
   they are: carried through refreshes, used for "recent login");
@@ -24,20 +27,30 @@ goes through ``tokens_valid_after`` instead of a list of outstanding tokens.
 """
 
 import datetime
+import functools
+import hashlib
+import hmac
+import json
 import time
+import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from jwt.utils import base64url_encode
+from rest_framework_simplejwt import state
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 from rest_framework_simplejwt.tokens import Token, UntypedToken
-from rest_framework_simplejwt.utils import datetime_from_epoch
+from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch, datetime_to_epoch
 
 from accounts.device_state import device_seen, devices_end, state_remember_seen
 from accounts.errors import AccountDisabled, TokenInvalid
@@ -77,32 +90,92 @@ class RefreshToken(SimpleRefreshToken):
         return None
 
 
-def _lifetime_seconds(name: str) -> int:
-    return int(settings.SIMPLE_JWT[name].total_seconds())
-
-
 DEVICE_CLAIM = "sid"
 
 
 def tokens_issue(user, *, device_id: str, auth_time: float | None = None) -> dict:
     """The Tokens object of API.md for ``user`` on the signed-in device ``device_id`` (no query)."""
-    refresh = RefreshToken()
-    refresh[api_settings.USER_ID_CLAIM] = str(user.pk)
-    refresh[DEVICE_CLAIM] = device_id
-    refresh["role"] = user.role
-    refresh["auth_time"] = int(auth_time if auth_time is not None else time.time())
+    body = _pair_issue(
+        user_id=str(user.pk),
+        device_id=device_id,
+        role=user.role,
+        auth_time=int(auth_time if auth_time is not None else time.time()),
+    )
     state_remember_seen(device_id, time.time())
-    return _tokens_body(refresh)
+    return body
 
 
-def _tokens_body(refresh: RefreshToken) -> dict:
+# A login or a refresh signs two tokens: building them as simplejwt's RefreshToken (then its
+# .access_token) does costs two uuid4s, several datetimes, claim copying and two trips through
+# PyJWT's generic encoder, a tenth of a password login's time around the hash (issue 15). The
+# same claims, in the same order and with the same times, are built here once; for the HMAC
+# algorithms the signature is computed directly (see _sign). Decoding still goes through simplejwt.
+_HMAC_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def _pair_issue(*, user_id: str, device_id: object, role: str, auth_time: int) -> dict:
+    """A signed refresh token and its access token, as simplejwt's ``RefreshToken()`` + ``.access_token`` make them.
+
+    Claims: ``token_type``, ``exp``, ``iat`` (sub-second, see the module's
+    docstring), ``jti``, then ``user_id``, ``sid`` (left out when None),
+    ``role`` and ``auth_time``. Both tokens are issued at the same instant and
+    expire relative to it, as simplejwt's pair does.
+    """
+    now = aware_utcnow()
+    iat = round(now.timestamp(), 6)
+    access_lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    refresh_lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    type_claim, jti_claim = api_settings.TOKEN_TYPE_CLAIM, api_settings.JTI_CLAIM
+    claims: dict[str, object] = {api_settings.USER_ID_CLAIM: user_id}
+    if device_id is not None:
+        claims[DEVICE_CLAIM] = device_id
+    claims["role"] = role
+    claims["auth_time"] = auth_time
+    refresh = {
+        type_claim: "refresh",
+        "exp": datetime_to_epoch(now + refresh_lifetime),
+        "iat": iat,
+        jti_claim: uuid.uuid4().hex,
+        **claims,
+    }
+    access = {
+        type_claim: "access",
+        "exp": datetime_to_epoch(now + access_lifetime),
+        "iat": iat,
+        jti_claim: uuid.uuid4().hex,
+        **claims,
+    }
     return {
         "token_type": "Bearer",
-        "access": str(refresh.access_token),
-        "access_expires_in": _lifetime_seconds("ACCESS_TOKEN_LIFETIME"),
-        "refresh": str(refresh),
-        "refresh_expires_in": _lifetime_seconds("REFRESH_TOKEN_LIFETIME"),
+        "access": _sign(access),
+        "access_expires_in": int(access_lifetime.total_seconds()),
+        "refresh": _sign(refresh),
+        "refresh_expires_in": int(refresh_lifetime.total_seconds()),
     }
+
+
+@functools.lru_cache(maxsize=4)
+def _hmac_signing(backend: TokenBackend) -> tuple[bytes, bytes, Callable[..., Any]] | None:
+    """The encoded header, key and digest of ``backend`` when _sign may compute its HMAC itself."""
+    digest = _HMAC_DIGESTS.get(backend.algorithm)
+    if digest is None or backend.audience is not None or backend.issuer is not None or backend.json_encoder:
+        return None  # claims added or encoded differently, or an asymmetric key: PyJWT does it all
+    # PyJWT's own header for this algorithm (and its key checks, once): a token signed by _sign is
+    # byte for byte the one backend.encode makes (tests/accounts/test_tokens.py holds it to that).
+    header = backend.encode({}).split(".", 1)[0].encode("ascii")
+    return header, backend.prepared_signing_key, digest
+
+
+def _sign(payload: dict) -> str:
+    """``payload`` as a JWT signed by simplejwt's token backend (``SIMPLE_JWT["ALGORITHM"]``, its key)."""
+    backend = state.token_backend  # read at call time, as simplejwt's Token does
+    signing = _hmac_signing(backend)
+    if signing is None:
+        return backend.encode(payload)
+    header, key, digest = signing
+    # What PyJWT's encode does for HS*: compact JSON, base64url without padding, HMAC of header.payload.
+    signing_input = header + b"." + base64url_encode(json.dumps(payload, separators=(",", ":")).encode())
+    return (signing_input + b"." + base64url_encode(hmac.new(key, signing_input, digest).digest())).decode("ascii")
 
 
 def token_issued_before_revocation(payload, user) -> bool:
@@ -173,13 +246,12 @@ def token_refresh(*, refresh: str, ip: str = "") -> dict:
         if device_id is not None:
             devices_end(Device.objects.filter(pk=device_id, user=user), reason="refresh_reused")
         raise RefreshTokenReused(user=user, device_id=device_id)
-    new = RefreshToken()
-    new[api_settings.USER_ID_CLAIM] = str(user.pk)
-    if device_id is not None:
-        new[DEVICE_CLAIM] = device_id
-    new["role"] = user.role
-    new["auth_time"] = old.get("auth_time", int(old["iat"]))
-    return _tokens_body(new)
+    return _pair_issue(
+        user_id=str(user.pk),
+        device_id=device_id,
+        role=user.role,
+        auth_time=old.get("auth_time", int(old["iat"])),
+    )
 
 
 def refresh_revoke(*, refresh: str, user) -> None:

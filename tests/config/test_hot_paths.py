@@ -1,7 +1,8 @@
 """Issue 15: the hot API paths stay lean without changing what they answer.
 
 - the orjson renderer writes what DRF's JSONRenderer wrote;
-- ``FieldsOnce`` serializers give what DRF's own ``to_representation`` gives;
+- ``FieldsOnce`` serializers give what DRF's own ``to_representation`` gives, and ``InputFieldsOnce``
+  ones validate as DRF's own;
 - token API requests (Bearer, Api-Key, or no session cookie) do no session,
   user-from-session or messages work, and keep their query budgets; a call
   that carries only the browser session still gets all of it.
@@ -25,9 +26,10 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from accounts.serializers import UserSerializer
+from accounts.serializers import LoginInputSerializer, UserSerializer
 from config.middleware import token_api_request
 from config.renderers import ORJSONRenderer
+from config.serializers import InputFieldsOnce
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import bearer_client
 from wallet.serializers import WalletSerializer
@@ -93,6 +95,32 @@ def test_a_field_added_to_the_user_list_is_rendered(rf):
     data = Extended(user, context={"request": rf.get("/"), "who": "me"}).data
     assert data["extra"] == "for me" and data["last_login"] is None
     assert Extended(user, context={"request": rf.get("/"), "who": "you"}).data["extra"] == "for you"
+
+
+class _PlainLoginInput(serializers.Serializer):
+    # LoginInputSerializer's declaration without InputFieldsOnce: DRF's own behaviour.
+    login = LoginInputSerializer._declared_fields["login"]
+    password = LoginInputSerializer._declared_fields["password"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"login": " 13900000000 ", "password": " pass word "},
+        {"login": "", "password": "x"},
+        {"login": "a" * 151, "password": "x" * 4097},
+        {"password": None},
+        {"login": ["list"], "password": {"a": 1}},
+        {},
+    ],
+)
+def test_an_input_serializer_with_fields_built_once_validates_as_drfs(data):
+    assert issubclass(LoginInputSerializer, InputFieldsOnce)
+    ours, drfs = LoginInputSerializer(data=data), _PlainLoginInput(data=data)
+    assert ours.is_valid() == drfs.is_valid()
+    assert ours.errors == drfs.errors
+    assert (ours.validated_data if not ours.errors else None) == (drfs.validated_data if not drfs.errors else None)
+    assert LoginInputSerializer(data=data).fields["login"] is ours.fields["login"]  # built once
 
 
 def test_the_wallet_object_is_drfs():

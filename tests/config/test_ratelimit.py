@@ -8,6 +8,7 @@ from django.core.cache import cache
 from config.ratelimit import (
     Rate,
     counter_incr,
+    counter_incr_and_get,
     rate_parse,
     ratelimit_get,
     ratelimit_hit,
@@ -74,6 +75,22 @@ def test_counter_on_redis_is_one_round_trip_and_expires():
     counter_incr("ttl-check", timeout=30)  # EXPIRE NX: a later hit does not extend the window
     assert backend.ttl("ttl-check") <= ttl
     assert backend.get("ttl-check") == 2
+
+
+def test_counter_incr_and_get_counts_and_reads_the_other_keys():
+    # The password login's gate: on Redis one script (INCRBY, EXPIRE NX, GETs), elsewhere plain calls.
+    from django.core.cache import caches
+
+    cache.set("peek-number", 1234.5, timeout=60)
+    cache.set("peek-count", 3, timeout=60)
+    first = counter_incr_and_get("incr-get", timeout=30, peek=["peek-number", "peek-absent", "peek-count"])
+    assert first == (1, [1234.5, None, 3])
+    assert counter_incr_and_get("incr-get", timeout=30, amount=2) == (3, [])
+    if type(caches["default"]).__module__.startswith("django_redis"):
+        ttl = caches["default"].ttl("incr-get")
+        assert 0 < ttl <= 30  # set by the first hit only (EXPIRE NX)
+        counter_incr_and_get("incr-get", timeout=300)
+        assert caches["default"].ttl("incr-get") <= ttl
 
 
 @pytest.mark.django_db
