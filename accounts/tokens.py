@@ -52,7 +52,7 @@ from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 from rest_framework_simplejwt.tokens import Token, UntypedToken
 from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch, datetime_to_epoch
 
-from accounts.device_state import device_seen, devices_end, state_remember_seen
+from accounts.device_state import device_seen, devices_end
 from accounts.errors import AccountDisabled, TokenInvalid
 from accounts.models import Device
 from accounts.selectors import user_by_id
@@ -101,7 +101,8 @@ def tokens_issue(user, *, device_id: str, auth_time: float | None = None) -> dic
         role=user.role,
         auth_time=int(auth_time if auth_time is not None else time.time()),
     )
-    state_remember_seen(device_id, time.time())
+    # No cache write for the device: an access token's device is checked in the database, in the
+    # query that loads its user (accounts.authentication); the cache's device state serves sessions.
     return body
 
 
