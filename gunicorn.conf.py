@@ -29,7 +29,11 @@ bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
 # runs). With sync workers one slow login holds a whole process; with
 # gthread it holds one thread, and the GIL is released while it waits.
 # (gevent/eventlet would need psycopg and redis patched; not worth the risk.)
-worker_class = "gthread"
+# gthread as gunicorn ships it, but for how a worker takes new connections:
+# one that already holds a connection per thread lets its sibling take the
+# next (config/gunicorn_worker.py). Without it one worker often took all of a
+# client's keep-alive connections while the other idled: half the server.
+worker_class = "config.gunicorn_worker.BalancedThreadWorker"
 
 # One process per CPU: Python code runs on one core per process (the GIL),
 # so this is the fewest processes that use every core; more processes only
@@ -39,15 +43,16 @@ worker_class = "gthread"
 # once: logins can use every core, never more.
 workers = int(os.environ.get("WEB_CONCURRENCY") or str(_cpus))
 
-# Enough threads that the logins holding a place in the password-hashing
-# bound (ACCOUNTS_PASSWORD_HASH_CONCURRENCY + ACCOUNTS_PASSWORD_HASH_QUEUE =
-# 5 at most, accounts/password_pool.py) leave most threads free to answer
-# reads during a login storm: measured, with 8 threads a storm of 16 login
-# connections took every thread and GET /me waited behind it (p99 x3); with
-# 16 its p99 stayed within 2x of its p99 alone. Every thread may hold a
-# PostgreSQL connection (CONN_MAX_AGE): workers x threads = 32 stays well
-# below max_connections (100).
-threads = int(os.environ.get("GUNICORN_THREADS") or "16")
+# Threads per worker. Fewer threads, less time lost switching the GIL
+# between them: on this machine GET /me ran ~1.3x faster with 8 than with 16
+# (bench/api_ratios.py, same run conditions). Enough that the logins holding a
+# place in the password-hashing bound (ACCOUNTS_PASSWORD_HASH_CONCURRENCY +
+# ACCOUNTS_PASSWORD_HASH_QUEUE = 1 + 2 by default, accounts/password_pool.py)
+# leave most threads free for reads during a login storm (GET /me p99 within
+# 2x of its p99 alone, bench/README.md). Every thread may hold a PostgreSQL
+# connection (CONN_MAX_AGE): workers x threads = 16 stays well below
+# max_connections (100).
+threads = int(os.environ.get("GUNICORN_THREADS") or "8")
 
 # A request that takes longer than this is a bug or a hung dependency (the
 # Redis and payment-channel timeouts are 2 and 10 s): the worker is killed

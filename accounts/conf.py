@@ -74,7 +74,7 @@ def password_hash_concurrency() -> int:
 
 
 def password_hash_queue() -> int:
-    """``ACCOUNTS_PASSWORD_HASH_QUEUE``: password hashes that may wait for one per process; more get 429 (default 4)."""
+    """``ACCOUNTS_PASSWORD_HASH_QUEUE``: password hashes that may wait for one per process; more get 429 (default 2)."""
     return max(0, int(settings.ACCOUNTS_PASSWORD_HASH_QUEUE))
 
 

@@ -225,7 +225,7 @@ ACCOUNTS_DELETION_GRACE_DAYS = env.int("ACCOUNTS_DELETION_GRACE_DAYS", default=1
 ACCOUNTS_LIFECYCLE_HOOKS = ["wallet.lifecycle.WalletLifecycle"]
 # Password hashing per process (accounts/password_pool.py): at once, waiting, niceness of its threads.
 ACCOUNTS_PASSWORD_HASH_CONCURRENCY = env.int("ACCOUNTS_PASSWORD_HASH_CONCURRENCY", default=1)
-ACCOUNTS_PASSWORD_HASH_QUEUE = env.int("ACCOUNTS_PASSWORD_HASH_QUEUE", default=4)
+ACCOUNTS_PASSWORD_HASH_QUEUE = env.int("ACCOUNTS_PASSWORD_HASH_QUEUE", default=2)
 ACCOUNTS_PASSWORD_HASH_NICE = env.int("ACCOUNTS_PASSWORD_HASH_NICE", default=10)
 
 # --- Avatars ------------------------------------------------------------------------
