@@ -83,7 +83,7 @@ class Prepared:
         params = list(params)
         for index, value in zip(indexes, values, strict=True):
             params[index] = value
-        cursor = _reading_cursor(connection)
+        cursor = prepared_cursor(connection)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
         if converters:
@@ -128,9 +128,10 @@ def _preparing_classes() -> tuple[type, type]:
     return PreparingCursor, PreparingDebugWrapper
 
 
-def _reading_cursor(connection: Any) -> Any:
-    """A cursor for ``Prepared`` reads: on PostgreSQL one per connection, reused, whose statements the
-    server prepares once per connection; elsewhere a new plain one.
+def prepared_cursor(connection: Any) -> Any:
+    """A cursor for a hot statement: on PostgreSQL one per connection, reused, whose statements the
+    server prepares once per connection; elsewhere a new plain one. ``Prepared`` reads use it, and
+    so does the one-statement charge (``wallet.charges``). Do not close it; read its rows at once.
 
     Wrapped as ``connection.cursor()`` wraps Django's own (execute wrappers,
     query logging, database error translation), so metrics and query counting

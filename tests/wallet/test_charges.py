@@ -279,6 +279,11 @@ def test_a_charge_costs_at_most_six_statements_including_begin_and_commit(shop, 
         # lock lasts that statement and its commit.
         assert len(statements) == 1, "\n".join(statements)
         assert "wallet_charge_create(" in statements[0]
+        # Prepared on the server once per connection, whatever the number of charges.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+            prepared = [row[0] for row in cursor.fetchall()]
+        assert sum("wallet_charge_create(" in text for text in prepared) == 1, prepared
     else:
         assert statements[0].startswith("SAVEPOINT") and statements[-1].startswith("RELEASE SAVEPOINT")
 
