@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from accounts.models import Device, Gender, User
 from accounts.selectors import consent_outstanding
-from config.serializers import FieldsOnce, InputFieldsOnce
+from config.serializers import FieldsOnce
 from smscodes.models import Purpose
 
 
@@ -129,8 +129,8 @@ class RegisterInputSerializer(_CodeOrTokenInput):
     consent = _consent_field(required=False, default=list)
 
 
-class LoginInputSerializer(InputFieldsOnce, serializers.Serializer):
-    # Parsed on every password login (the hot path): fields built once, see InputFieldsOnce.
+class LoginInputSerializer(serializers.Serializer):
+    # Parsed on every password login (the hot path): by config.serializers.input_validate.
     login = serializers.CharField(max_length=150, help_text="Phone number in any format, or username.")
     password = _password_field(max_length=4096)
 

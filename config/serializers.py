@@ -29,7 +29,6 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
-from rest_framework.utils.serializer_helpers import BindingDict
 
 _PLANS: dict[type, list[tuple[str, serializers.Field, str | None]]] = {}
 
@@ -92,32 +91,3 @@ def input_validate(cls: type[serializers.Serializer], data: Any) -> dict[str, An
         fresh = cls(data=data)
         fresh.is_valid(raise_exception=True)
         return fresh.validated_data  # pragma: no cover - run_validation refused the same data
-
-
-_INPUT_FIELDS: dict[type, BindingDict] = {}
-
-
-class InputFieldsOnce(serializers.Serializer):
-    """Mix in first on an input serializer whose fields need nothing of the request: its fields are built once.
-
-    DRF deep-copies every declared field for each serializer instance, which
-    was most of the work of parsing the password login's two fields (issue
-    15). Validating a value does not change a field (``CharField``,
-    ``ListField``, their validators and error messages), so one bound set per
-    class serves every request; ``is_valid``, ``errors`` and
-    ``validated_data`` are DRF's own. Not for fields that read
-    ``self.context`` or ``self.parent`` (nested serializers, validators with
-    ``requires_context``): they would see the throwaway instance the fields
-    were bound to, with an empty context.
-    """
-
-    @property
-    def fields(self) -> BindingDict:  # DRF's is a cached_property: the same value, once per class here
-        fields = _INPUT_FIELDS.get(type(self))
-        if fields is None:
-            owner = type(self)()  # a throwaway, never validated: the fields' parent
-            fields = BindingDict(owner)
-            for name, field in owner.get_fields().items():
-                fields[name] = field
-            _INPUT_FIELDS[type(self)] = fields  # a race only builds the same fields twice
-        return fields

@@ -1,7 +1,7 @@
 """Issue 15: the hot API paths stay lean without changing what they answer.
 
 - the orjson renderer writes what DRF's JSONRenderer wrote;
-- ``FieldsOnce`` serializers give what DRF's own ``to_representation`` gives, and ``InputFieldsOnce``
+- ``FieldsOnce`` serializers give what DRF's own ``to_representation`` gives, and ``input_validate``
   ones validate as DRF's own;
 - token API requests (Bearer, Api-Key, or no session cookie) do no session,
   user-from-session or messages work, and keep their query budgets; a call
@@ -27,9 +27,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from accounts.serializers import LoginInputSerializer, UserSerializer
+from config import serializers as config_serializers
 from config.middleware import token_api_request
 from config.renderers import ORJSONRenderer
-from config.serializers import InputFieldsOnce
+from config.serializers import input_validate
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import bearer_client
 from wallet.serializers import WalletSerializer
@@ -97,12 +98,6 @@ def test_a_field_added_to_the_user_list_is_rendered(rf):
     assert Extended(user, context={"request": rf.get("/"), "who": "you"}).data["extra"] == "for you"
 
 
-class _PlainLoginInput(serializers.Serializer):
-    # LoginInputSerializer's declaration without InputFieldsOnce: DRF's own behaviour.
-    login = LoginInputSerializer._declared_fields["login"]
-    password = LoginInputSerializer._declared_fields["password"]
-
-
 @pytest.mark.parametrize(
     "data",
     [
@@ -114,13 +109,18 @@ class _PlainLoginInput(serializers.Serializer):
         {},
     ],
 )
-def test_an_input_serializer_with_fields_built_once_validates_as_drfs(data):
-    assert issubclass(LoginInputSerializer, InputFieldsOnce)
-    ours, drfs = LoginInputSerializer(data=data), _PlainLoginInput(data=data)
-    assert ours.is_valid() == drfs.is_valid()
-    assert ours.errors == drfs.errors
-    assert (ours.validated_data if not ours.errors else None) == (drfs.validated_data if not drfs.errors else None)
-    assert LoginInputSerializer(data=data).fields["login"] is ours.fields["login"]  # built once
+def test_the_login_input_validated_on_one_instance_gives_what_drf_gives(data):
+    # The password login parses its body with input_validate (one serializer per class, fields built once).
+    drfs = LoginInputSerializer(data=data)
+    if drfs.is_valid():
+        assert input_validate(LoginInputSerializer, data) == drfs.validated_data
+    else:
+        with pytest.raises(serializers.ValidationError) as refused:
+            input_validate(LoginInputSerializer, data)
+        assert refused.value.detail == drfs.errors
+    built = config_serializers._INPUTS[LoginInputSerializer]
+    input_validate(LoginInputSerializer, {"login": "x", "password": "y"})
+    assert config_serializers._INPUTS[LoginInputSerializer] is built  # one instance, its fields built once
 
 
 def test_the_wallet_object_is_drfs():
