@@ -8,9 +8,10 @@ route (``GET /api/v1/wallet/`` comes after all of these).
 from django.urls import include, path
 
 from accounts import api, api_deletion
+from config.fast_reads import fast_get
 
 me = [
-    path("", api.MeApi.as_view(), name="api-me"),  # first: the hottest route of all
+    path("", fast_get(api.MeApi, api.me_data), name="api-me"),  # first: the hottest route of all
     path("phone/", api.MePhoneApi.as_view(), name="api-me-phone"),
     path("avatar/", api.AvatarApi.as_view(), name="api-me-avatar"),
     path("devices/", api.DevicesApi.as_view(), name="api-me-devices"),

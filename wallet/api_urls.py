@@ -3,10 +3,11 @@ Django passes over the whole group with one test when a path is not the wallet's
 
 from django.urls import include, path
 
+from config.fast_reads import fast_get
 from wallet import api, api_charges
 
 wallet = [
-    path("", api.WalletView.as_view(), name="api-wallet"),
+    path("", fast_get(api.WalletView, api.wallet_data), name="api-wallet"),
     # The app's own backend (client applications with API keys): wallet.api_charges.
     path("charges/", api_charges.ChargeListView.as_view(), name="api-wallet-charges"),
     path("top-ups/", api.TopUpListView.as_view(), name="api-wallet-top-ups"),
