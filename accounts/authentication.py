@@ -10,7 +10,7 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts.device_state import device_seen, seen_is_stale
 from accounts.errors import AccountDisabled
 from accounts.models import User
-from accounts.selectors import user_by_id, user_with_device_seen
+from accounts.selectors import AlsoRead, user_by_id, user_with_device_seen
 from accounts.tokens import DEVICE_CLAIM, access_is_denied, token_issued_before_revocation
 from config.errors import NotAuthenticated
 
@@ -46,6 +46,9 @@ class JWTAuthentication(SimpleJWTAuthentication):
     """
 
     www_authenticate_realm = "api"
+    # Columns of another app read in the same statement (``accounts.selectors.AlsoRead``), set
+    # on the instances of one hot view (``wallet.api.WalletView.get_authenticators``).
+    also: AlsoRead | None = None
 
     def get_validated_token(self, raw_token: bytes) -> Any:
         token = _verified.get(raw_token)
@@ -72,7 +75,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
         device_id = str(device_id)
         # One query answers everything: the user row and whether this device is theirs and live
         # (the database is the revocation record, so a logout counts from its commit on).
-        user = user_with_device_seen(user_id, device_id)
+        user = user_with_device_seen(user_id, device_id, also=self.also)
         seen = getattr(user, "_device_seen", None)
         if user is not None and seen is None:
             raise InvalidToken()

@@ -6,12 +6,20 @@ account, a browser session, another method or Accept header — goes to the
 DRF view, and must answer exactly as it did.
 """
 
+import datetime
+from decimal import Decimal
+
 import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import assert_api_error, bearer_client
+from tests.wallet.conftest import STAFF_PERMISSIONS, fund
+from wallet.models import AccountKind, LedgerAccount
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,3 +127,58 @@ def test_the_fast_me_costs_one_query(django_assert_num_queries):
     client.get("/api/v1/me/")
     with django_assert_num_queries(1):
         assert client.get("/api/v1/me/").status_code == 200
+
+
+# --- GET /wallet: the balance read in the token check's statement ------------------------------
+
+
+def _wallet_via_service(user) -> dict:
+    from wallet.serializers import WalletSerializer
+    from wallet.services import wallet_get
+
+    with timezone.override(datetime.UTC):  # the API writes times in UTC
+        return dict(WalletSerializer(wallet_get(user=user)).data)
+
+
+def test_the_wallet_with_a_device_token_is_one_query_and_what_wallet_get_shows(django_assert_num_queries):
+    client, _tokens = signed_in("+8613900000003")
+    user = User.objects.get(phone="+8613900000003")
+    assert client.get("/api/v1/wallet/").status_code == 200  # the first look opens the wallet
+    fund(user, "22.50")
+    with django_assert_num_queries(1):  # the user, the device and the two accounts: one statement
+        response = client.get("/api/v1/wallet/")
+    assert response.status_code == 200
+    assert response.json() == _wallet_via_service(user)
+    assert response.json()["balance"] == "22.50"
+
+
+@pytest.fixture
+def staff(db):
+    member = UserFactory(is_staff=True)
+    member.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="wallet", codename__in=STAFF_PERMISSIONS)
+    )
+    return User.objects.get(pk=member.pk)
+
+
+def test_frozen_funds_come_with_the_token_check_too(staff, monkeypatch):
+    from wallet.channels.base import RefundResult, RefundState
+    from wallet.channels.sandbox import SandboxChannel
+    from wallet.services import top_up_refund
+
+    client, _tokens = signed_in("+8613900000004")
+    user = User.objects.get(phone="+8613900000004")
+    top_up = fund(user, "30.00")
+    monkeypatch.setattr(SandboxChannel, "refund", lambda self, **kw: RefundResult(state=RefundState.PENDING))
+    top_up_refund(actor=staff, top_up_id=top_up.id, amount=Decimal("12.00"), reason="r")
+    body = client.get("/api/v1/wallet/").json()
+    assert (body["balance"], body["frozen"]) == ("18.00", "12.00")
+    assert body == _wallet_via_service(user)  # updated_at: the later of the two accounts
+
+
+def test_a_person_without_a_wallet_yet_gets_one_on_first_look():
+    client, _tokens = signed_in("+8613900000005")
+    body = client.get("/api/v1/wallet/").json()
+    assert (body["balance"], body["frozen"]) == ("0.00", "0.00")
+    user = User.objects.get(phone="+8613900000005")
+    assert LedgerAccount.objects.filter(user=user, kind=AccountKind.WALLET).exists()

@@ -230,7 +230,7 @@ def test_the_hot_reads_are_prepared_once_on_the_server_and_logged_with_their_val
     assert client.get("/api/v1/wallet/").status_code == 200  # the first look opens the wallet
     with CaptureQueriesContext(connection) as captured:
         assert client.get("/api/v1/wallet/").status_code == 200
-    assert len(captured.captured_queries) == 2  # the user with the device, the wallet's accounts
+    assert len(captured.captured_queries) == 1  # the user with the device and the wallet's accounts
     # Logged as Django logs its own statements: the values in place, no "$1".
     assert "$1" not in captured.captured_queries[0]["sql"]
     assert f'"accounts_user"."id" = {user.pk}' in captured.captured_queries[0]["sql"]
@@ -240,8 +240,14 @@ def test_the_hot_reads_are_prepared_once_on_the_server_and_logged_with_their_val
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = [row[0] for row in cursor.fetchall()]
     # Each once, whatever the number of requests: parsed and planned once per connection.
+    assert client.get("/api/v1/me/").status_code == 200
     assert sum('FROM "accounts_user"' in text and "accounts_device" in text for text in prepared) == 1, prepared
-    assert sum('FROM "wallet_ledgeraccount"' in text for text in prepared) == 1, prepared
+    assert sum('FROM "wallet_ledgeraccount"' in text and "accounts_device" in text for text in prepared) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # GET /me's statement (without the wallet's columns) is prepared once beside it.
+    assert sum("accounts_device" in text and "wallet_ledgeraccount" not in text for text in prepared) == 1
 
 
 def test_a_remembered_access_token_is_still_refused_once_expired_or_logged_out():
