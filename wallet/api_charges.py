@@ -2,7 +2,10 @@
 
 Only ``Authorization: Api-Key <key>`` is a credential here (``wallet.authentication``);
 each view names the scope it needs. All keys of one application share one
-rate limit (``WALLET_CLIENT_RATE``).
+rate limit (``WALLET_CLIENT_RATE``). The charge POST authenticates its key
+without a cache call and has its statement check the key and the scope
+again (``ChargeListView.get_authenticators``): a refusal there is answered exactly as
+the authentication or the scope permission would have answered it.
 """
 
 from decimal import Decimal
@@ -11,6 +14,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +23,11 @@ from rest_framework.views import APIView
 from config.origin import Origin
 from config.serializers import FieldsOnce, input_validate
 from wallet.amounts import AmountParseError, parse_amount
-from wallet.authentication import ClientKeyAuthentication, scope_required
+from wallet.authentication import (
+    ApiKeyInvalidFailure,
+    ClientKeyAuthentication,
+    scope_required,
+)
 from wallet.charges import (
     DESCRIPTION_MAX_LENGTH,
     ChargeResult,
@@ -27,7 +36,8 @@ from wallet.charges import (
     charge_get,
     charge_refund,
 )
-from wallet.clients import ClientPrincipal
+from wallet.clients import ClientPrincipal, client_key_forget_in_process
+from wallet.errors import ApiKeyInvalid, ApiKeyScopeMissing
 from wallet.models import Charge, ChargeRefund, Scope, charge_status
 from wallet.models_charges import ORDER_ID_MAX_LENGTH
 from wallet.serializers import AmountField
@@ -199,8 +209,16 @@ class _ClientView(APIView):
     throttle_classes = [ClientApplicationThrottle]
 
 
+_MAY_CHARGE = scope_required(Scope.CHARGE)
+
+
 class ChargeListView(_ClientView):
-    permission_classes = [scope_required(Scope.CHARGE)]
+    permission_classes = [_MAY_CHARGE]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        # The key from this process's memory, no cache call: the charge statement checks it again.
+        # (The same class as the other views': one security scheme in the schema.)
+        return [ClientKeyAuthentication(rechecked_scope=Scope.CHARGE)]
 
     @extend_schema(
         operation_id="wallet_charge_create",
@@ -217,14 +235,24 @@ class ChargeListView(_ClientView):
     )
     def post(self, request: Request) -> Response:
         data = _charge_input(request.data)
-        result: ChargeResult = charge_create(
-            application=_principal(request).application,
-            user_id=data["user_id"],
-            amount=data["amount"],
-            order_id=data["order_id"],
-            description=data["description"],
-            origin=_origin(request),
-        )
+        principal = _principal(request)
+        try:
+            result: ChargeResult = charge_create(
+                application=principal.application,
+                user_id=data["user_id"],
+                amount=data["amount"],
+                order_id=data["order_id"],
+                description=data["description"],
+                origin=_origin(request),
+                key_id=principal.key_id,  # checked again by the charge itself: see get_authenticators
+            )
+        except ApiKeyInvalid:  # revoked, expired or switched off since this process read the key
+            client_key_forget_in_process(principal.key_prefix)
+            raise ApiKeyInvalidFailure() from None
+        except ApiKeyScopeMissing:  # the scope was taken away since
+            client_key_forget_in_process(principal.key_prefix)
+            # What DRF's check_permissions raises for the permission (an authenticated request).
+            raise PermissionDenied(detail=getattr(_MAY_CHARGE, "message", None)) from None
         # The first answer: nothing refunded yet (a replay says the same).
         return _created(_charge_result_body(result), replayed=result.replayed)
 

@@ -1,5 +1,10 @@
 """``Authorization: Api-Key <key>`` for the app's own backend services (client applications).
 
+``ClientKeyAuthentication(rechecked_scope=…)`` (the charge POST only) reads
+the key's entry from the process's memory instead of the cache: the charge
+statement checks the key and the scope again
+(``wallet.clients.client_key_authenticate_in_process``).
+
 Only the client-application endpoints (charges and refunds) use this class,
 and they use nothing else: a person's Bearer token or browser session is no
 credential there (401 ``api_key_invalid``). The people's endpoints do not
@@ -17,7 +22,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework_api_key.permissions import KeyParser
 
-from wallet.clients import ClientPrincipal, client_key_authenticate
+from wallet.clients import ClientPrincipal, client_key_authenticate, client_key_authenticate_in_process
 from wallet.errors import ApiKeyInvalid
 
 
@@ -37,11 +42,19 @@ class ClientKeyAuthentication(BaseAuthentication):
     keyword = KeyParser.keyword
     _parser = KeyParser()
 
+    def __init__(self, *, rechecked_scope: str | None = None) -> None:
+        # With ``rechecked_scope``: for a view whose own statement checks the key
+        # (``ClientPrincipal.key_id``) and that scope again, so no cache call is needed.
+        self.rechecked_scope = rechecked_scope
+
     def authenticate(self, request: Request) -> tuple[AnonymousUser, ClientPrincipal]:
         raw_key = self._parser.get_from_authorization(request)
         if not raw_key:
             raise ApiKeyInvalidFailure()
-        principal = client_key_authenticate(raw_key=raw_key.strip())
+        if self.rechecked_scope is None:
+            principal = client_key_authenticate(raw_key=raw_key.strip())
+        else:
+            principal = client_key_authenticate_in_process(raw_key=raw_key.strip(), scope=self.rechecked_scope)
         if principal is None:
             raise ApiKeyInvalidFailure()
         return AnonymousUser(), principal

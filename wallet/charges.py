@@ -21,9 +21,12 @@ refuses an overdraft and inserts the charge, the entry and its lines inside
 the server — the wallet's row lock is held for that statement and its commit
 only, never across a round trip or a wait for the GIL. On SQLite (the ORM
 path, ``_charge_write``): BEGIN, the lock query (which also looks for the
-order number), the charge INSERT, the entry INSERT, the lines INSERT (a
-trigger moves the balance), COMMIT — six statements. Both paths run the same
-tests. The key lookup is cached (``wallet.clients``).
+order number and checks the API key), the charge INSERT, the entry INSERT,
+the lines INSERT (a trigger moves the balance), COMMIT — six statements. Both
+paths run the same tests. The API's key lookup for a charge is in the
+process's memory (``wallet.clients.client_key_authenticate_in_process``): given
+the key's id, the charge checks the key, the application and its scope again
+first (migration 0013), so the memory may be up to a minute old.
 """
 
 import hashlib
@@ -37,7 +40,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Subquery, Sum
+from django.db.models import Count, Exists, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +49,8 @@ from config.sql import prepared_cursor
 from wallet import lock_objects
 from wallet.conf import wallet_settings
 from wallet.errors import (
+    ApiKeyInvalid,
+    ApiKeyScopeMissing,
     IdempotencyInProgress,
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -60,9 +65,11 @@ from wallet.models import (
     Charge,
     ChargeRefund,
     ClientApplication,
+    ClientApplicationKey,
     EntryKind,
     LedgerAccount,
     LedgerLine,
+    Scope,
     new_order_id,
 )
 from wallet.models_charges import ORDER_ID_MAX_LENGTH, ZERO
@@ -172,22 +179,56 @@ def _replay_charge(charge: Charge, *, user_id: int, amount: Decimal, description
     return ChargeResult(charge=charge, balance=charge.balance_after, replayed=True)
 
 
-def _wallet_lock_for_charge(*, user_id: int, application: ClientApplication, order_id: str) -> LedgerAccount | None:
+def _key_usable(*, application: ClientApplication, key_id: str, now: Any) -> Exists:
+    """Whether key ``key_id`` of ``application`` may be used at ``now``: not revoked nor expired, the application active."""
+    return Exists(
+        ClientApplicationKey.objects.filter(
+            Q(expiry_date__isnull=True) | Q(expiry_date__gt=now),
+            pk=key_id,
+            application_id=application.pk,
+            revoked=False,
+            application__active=True,
+        )
+    )
+
+
+def _application_scopes(application: ClientApplication) -> Subquery:
+    return Subquery(ClientApplication.objects.filter(pk=application.pk).values("scopes")[:1])
+
+
+def _key_check(*, usable: bool, scopes: Any) -> None:
+    """What ``wallet_charge_create`` answers for the key: ApiKeyInvalid, ApiKeyScopeMissing, or nothing."""
+    if not usable:
+        raise ApiKeyInvalid()
+    if Scope.CHARGE not in (scopes or ()):
+        raise ApiKeyScopeMissing()
+
+
+def _wallet_lock_for_charge(
+    *, user_id: int, application: ClientApplication, order_id: str, key_id: str | None = None
+) -> LedgerAccount | None:
     """The active person's wallet account, locked, annotated with the charge already made for ``order_id``.
 
     One statement. None when there is no such active person or they have no
     wallet yet. ``existing_charge`` comes from the statement's snapshot, taken
-    before any wait for the lock: see ``_OrderStoredMeanwhile``.
+    before any wait for the lock: see ``_OrderStoredMeanwhile``. With
+    ``key_id``, also annotated with ``key_usable`` and the application's
+    ``application_scopes`` (the key's check, in the same statement).
     """
     # order_by(): without it the model's ordering makes PostgreSQL walk all of the application's charges
     # instead of probing the unique (application, order_id) index.
     existing = Charge.objects.filter(application=application, order_id=order_id).order_by().values("pk")[:1]
-    return (
+    accounts = (
         lock_objects.ledger_accounts_qs_select_for_update()
         .filter(user_id=user_id, user__is_active=True, kind=AccountKind.WALLET)
         .annotate(existing_charge=Subquery(existing))
-        .first()
     )
+    if key_id is not None:
+        accounts = accounts.annotate(
+            key_usable=_key_usable(application=application, key_id=key_id, now=timezone.now()),
+            application_scopes=_application_scopes(application),
+        )
+    return accounts.first()
 
 
 def _charge_write(
@@ -198,8 +239,22 @@ def _charge_write(
     order_id: str,
     description: str,
     origin: Mapping[str, Any] | None,
+    key_id: str | None,
 ) -> ChargeResult:
-    wallet = _wallet_lock_for_charge(user_id=user_id, application=application, order_id=order_id)
+    wallet = _wallet_lock_for_charge(user_id=user_id, application=application, order_id=order_id, key_id=key_id)
+    if key_id is not None:
+        if wallet is not None:
+            _key_check(usable=wallet.key_usable, scopes=wallet.application_scopes)  # type: ignore[attr-defined]
+        else:  # a rare path: the key's check alone, a query
+            usable, scopes = (
+                ClientApplication.objects.filter(pk=application.pk)
+                .annotate(
+                    key_usable=_key_usable(application=application, key_id=key_id, now=timezone.now()),
+                )
+                .values_list("key_usable", "scopes")
+                .first()
+            ) or (False, [])
+            _key_check(usable=usable, scopes=scopes)
     existing_id = wallet.existing_charge if wallet is not None else None  # type: ignore[attr-defined]
     if wallet is None:
         # Rare paths, a query each: the order number may be known (a replay
@@ -244,7 +299,10 @@ def _charge_write(
     return ChargeResult(charge=charge, balance=balance)
 
 
-_CHARGE_SQL = "SELECT outcome, charge_id, balance, currency FROM wallet_charge_create(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_CHARGE_SQL = (
+    "SELECT outcome, charge_id, balance, currency "
+    "FROM wallet_charge_create(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
 
 
 def _charge_in_one_statement(
@@ -255,8 +313,9 @@ def _charge_in_one_statement(
     order_id: str,
     description: str,
     origin: Mapping[str, Any] | None,
+    key_id: str | None,
 ) -> ChargeResult:
-    """PostgreSQL: the whole charge in one statement (migration 0012's ``wallet_charge_create``).
+    """PostgreSQL: the whole charge in one statement (migrations 0012 and 0013's ``wallet_charge_create``).
 
     Run in autocommit when no transaction is open, so the wallet row lock is
     held for that one statement and its implicit commit only, with no round
@@ -282,6 +341,7 @@ def _charge_in_one_statement(
             uuid.uuid4(),
             uuid.uuid4(),
             uuid.uuid4(),
+            key_id,
         ]
         # Prepared once per connection, like the hot reads: the same statement on every charge.
         cursor = prepared_cursor(connection)
@@ -313,6 +373,10 @@ def _charge_in_one_statement(
             )
         if outcome == "insufficient":
             raise InsufficientFunds.short_by(amount - balance, currency)
+        if outcome == "key_invalid":
+            raise ApiKeyInvalid()
+        if outcome == "scope_missing":
+            raise ApiKeyScopeMissing()
         if outcome == "no_wallet":
             # The rare paths of _charge_write, a query each: a replay for another person, else what is missing.
             other = Charge.objects.filter(application=application, order_id=order_id).first()
@@ -333,11 +397,17 @@ def charge_create(
     order_id: str,
     description: str = "",
     origin: Mapping[str, Any] | None = None,
+    key_id: str | None = None,
 ) -> ChargeResult:
     """Take ``amount`` from person ``user_id``'s wallet for ``application``'s order ``order_id``, atomically.
 
-    Requires an application allowed to charge (the door checks the key's
-    scope). Rules: 0 < amount <= WALLET_MAX_BALANCE with at most two
+    Requires an application allowed to charge. With ``key_id`` (the API key
+    the request came with) the charge itself checks, before it locks or
+    writes anything, that the key is neither revoked nor expired and the
+    application active (else ApiKeyInvalid) and allowed to charge (else
+    ApiKeyScopeMissing): the door may have authenticated the key from an
+    entry up to a minute old. Without it the caller vouches for the
+    application. Rules: 0 < amount <= WALLET_MAX_BALANCE with at most two
     decimals, ``order_id`` 1..64 characters, ``description`` at most 200.
     The same (application, order_id) with the same user, amount and
     description returns the first result (``replayed``) and charges nothing.
@@ -358,6 +428,7 @@ def charge_create(
             order_id=order_id,
             description=description,
             origin=origin,
+            key_id=key_id,
         )
     try:
         with transaction.atomic():
@@ -368,6 +439,7 @@ def charge_create(
                 order_id=order_id,
                 description=description,
                 origin=origin,
+                key_id=key_id,
             )
     except InsufficientFunds:
         # A same-order request may have committed while we waited for the

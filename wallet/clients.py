@@ -15,6 +15,11 @@ until then lookups of that key go to the database and write nothing back.
 A lookup that read the rows just before the change cannot put the old answer
 back either: it writes with ``cache.add``, which never overwrites the marker.
 A flushed cache only costs a query.
+
+The charge POST alone skips the cache (``client_key_authenticate_in_process``):
+its key entry lives in the process's memory for the rest of the minute, and
+its one statement checks the key, the application and the scope again in the
+database, so none of the changes above waits for that entry to expire.
 """
 
 import datetime
@@ -48,6 +53,7 @@ class ClientPrincipal:
 
     application: ClientApplication
     key_prefix: str
+    key_id: str | None = None  # the key's row; the charge statement checks it again (wallet.charges)
 
     def has_scope(self, scope: str) -> bool:
         return self.application.has_scope(scope)
@@ -217,7 +223,7 @@ def _principal_from_entry(entry: dict, prefix: str) -> ClientPrincipal:
     application = _from_cache(ClientApplication, entry["application"])
     if entry["revenue_account"] is not None:
         application.revenue_account = _from_cache(LedgerAccount, entry["revenue_account"])
-    principal = ClientPrincipal(application=application, key_prefix=prefix)
+    principal = ClientPrincipal(application=application, key_prefix=prefix, key_id=entry["key_id"])
     if len(_PRINCIPALS) >= _PRINCIPALS_MAX:
         _PRINCIPALS.clear()
     _PRINCIPALS[prefix] = (entry, principal)
@@ -277,6 +283,31 @@ def _entry_from_db(prefix: str) -> dict | None:
     }
 
 
+def _key_prefix(raw_key: str) -> str | None:
+    """The key's prefix, or None for anything that cannot be a key (nothing is looked up for it)."""
+    prefix, dot, secret = raw_key.partition(".")
+    if not dot or len(prefix) != PREFIX_LENGTH or not secret or len(raw_key) > 150 or not prefix.isalnum():
+        return None
+    return prefix
+
+
+def _entry_accepts(entry: dict, raw_key: str, now: datetime.datetime) -> bool:
+    return (
+        (entry["expiry_date"] is None or entry["expiry_date"] > now)
+        and entry["application"]["active"]
+        and ClientApplicationKey.objects.key_generator.verify(raw_key, entry["hashed_key"])
+    )
+
+
+def _last_used_record(entry: dict, now: datetime.datetime) -> None:
+    """After a lookup in the database that accepted the key: ``last_used_at``, at most once a minute per key."""
+    if entry["last_used_at"] is None or now - entry["last_used_at"] >= LAST_USED_PRECISION:
+        # A plain UPDATE outside any transaction: losing a race to another
+        # process only means the other one's time is kept.
+        ClientApplicationKey.objects.filter(pk=entry["key_id"]).update(last_used_at=now)
+        entry["last_used_at"] = now
+
+
 def client_key_authenticate(*, raw_key: str) -> ClientPrincipal | None:
     """The application ``raw_key`` belongs to, or None (unknown, malformed, revoked, expired, inactive).
 
@@ -284,8 +315,8 @@ def client_key_authenticate(*, raw_key: str) -> ClientPrincipal | None:
     one query, one cache write and, about once a minute per key, an UPDATE of
     ``last_used_at``.
     """
-    prefix, dot, secret = raw_key.partition(".")
-    if not dot or len(prefix) != PREFIX_LENGTH or not secret or len(raw_key) > 150 or not prefix.isalnum():
+    prefix = _key_prefix(raw_key)
+    if prefix is None:
         return None
     now = timezone.now()
     cache_key = _cache_key(prefix, _minute(now.timestamp()))
@@ -294,19 +325,64 @@ def client_key_authenticate(*, raw_key: str) -> ClientPrincipal | None:
     entry = _entry_from_db(prefix) if from_db else cached
     if entry is None:
         return None
-    valid = (
-        (entry["expiry_date"] is None or entry["expiry_date"] > now)
-        and entry["application"]["active"]
-        and ClientApplicationKey.objects.key_generator.verify(raw_key, entry["hashed_key"])
-    )
+    valid = _entry_accepts(entry, raw_key, now)
     if from_db:
-        if valid and (entry["last_used_at"] is None or now - entry["last_used_at"] >= LAST_USED_PRECISION):
-            # A plain UPDATE outside any transaction: losing a race to another
-            # process only means the other one's time is kept.
-            ClientApplicationKey.objects.filter(pk=entry["key_id"]).update(last_used_at=now)
-            entry["last_used_at"] = now
+        if valid:
+            _last_used_record(entry, now)
         if cached is None:  # never over a stale marker: see the module docstring
             # Kept to the end of this minute (+1 s for clock skew between hosts).
             ttl = KEY_CACHE_SECONDS - int(now.timestamp()) % KEY_CACHE_SECONDS + 1
             cache.add(cache_key, entry, timeout=ttl)
     return _principal_from_entry(entry, prefix) if valid else None
+
+
+# The charge POST's key lookups, in this process's memory: prefix -> (minute, entry, principal).
+# Same entry as the cache's, read from the database at most once a minute per key and process.
+_IN_PROCESS: dict[str, tuple[int, dict, ClientPrincipal]] = {}
+_IN_PROCESS_MAX = 1000  # keys in use at once per process; beyond that, start over
+
+
+def client_key_authenticate_in_process(*, raw_key: str, scope: str) -> ClientPrincipal | None:
+    """``client_key_authenticate`` without the cache, for a door whose own statement checks the key again.
+
+    Only for the charge POST: its statement (``wallet_charge_create``, given
+    ``ClientPrincipal.key_id``) refuses a key revoked or expired, an inactive
+    application or one without the scope, before it locks or writes
+    anything — so this process's entry, up to a minute old, never lets a
+    change go unnoticed; the door then calls ``client_key_forget_in_process``.
+    The raw key is verified against the stored hash on every call. An entry
+    that would refuse (expired, or without ``scope``) is not trusted: the
+    database is asked again, so a granted scope takes effect at once too.
+
+    Cost: nothing but the hash when the key was seen in this minute by this
+    process; otherwise one query and, about once a minute per key, an UPDATE
+    of ``last_used_at`` — never a cache call.
+    """
+    prefix = _key_prefix(raw_key)
+    if prefix is None:
+        return None
+    now = timezone.now()
+    minute = _minute(now.timestamp())
+    known = _IN_PROCESS.get(prefix)
+    if known is not None and known[0] == minute:
+        _minute_seen, seen, principal = known
+        if (seen["expiry_date"] is None or seen["expiry_date"] > now) and principal.has_scope(scope):
+            valid = ClientApplicationKey.objects.key_generator.verify(raw_key, seen["hashed_key"])
+            return principal if valid else None
+    entry = _entry_from_db(prefix)
+    if entry is None:
+        _IN_PROCESS.pop(prefix, None)
+        return None
+    valid = _entry_accepts(entry, raw_key, now)
+    if valid:
+        _last_used_record(entry, now)
+    principal = _principal_from_entry(entry, prefix)
+    if len(_IN_PROCESS) >= _IN_PROCESS_MAX:
+        _IN_PROCESS.clear()
+    _IN_PROCESS[prefix] = (minute, entry, principal)
+    return principal if valid else None
+
+
+def client_key_forget_in_process(prefix: str) -> None:
+    """The charge statement refused this key: its next call reads the database again."""
+    _IN_PROCESS.pop(prefix, None)

@@ -2,11 +2,12 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import InvalidInput, ServiceError
+from config.errors import InvalidInput, PermissionDenied, ServiceError
 from wallet.amounts import money_display
 
 __all__ = [
     "ApiKeyInvalid",
+    "ApiKeyScopeMissing",
     "ChannelFailed",
     "ChannelUnavailable",
     "IdempotencyInProgress",
@@ -115,3 +116,7 @@ class ApiKeyInvalid(ServiceError):
     status = 401
     code = "api_key_invalid"
     default_message = _("A valid client-application API key is required.")
+
+
+class ApiKeyScopeMissing(PermissionDenied):
+    """The calling application may not do this (its key lacks the scope): 403 permission_denied."""

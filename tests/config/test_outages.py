@@ -122,3 +122,28 @@ def test_the_503_page_renders_without_a_request_or_static_files():
     with translation.override("en"):
         html = render_to_string("503.html")
     assert "Service temporarily unavailable" in html and "/static/" not in html
+
+
+def test_charges_with_the_cache_down_fail_closed_while_counted_and_need_no_cache_otherwise(settings):
+    """The charge POST reads no cache for its key (its statement checks the key in the database):
+    with the per-application rate limit on (its counter is in the cache) it is a 503 that writes
+    nothing; with the limit off it charges. The other client endpoints read the key's cache entry."""
+    from tests.wallet.charges_helpers import fund, key_client, new_application
+    from wallet.models import Charge, JournalEntry
+
+    person = UserFactory()
+    fund(person, "10.00")
+    _application, key = new_application("Shop")
+    client = key_client(key)
+
+    def charge(order_id):
+        return client.post("/api/v1/wallet/charges/", {"user_id": person.pk, "amount": "1", "order_id": order_id})
+
+    settings.CACHES = DEAD_REDIS
+    settings.WALLET_CLIENT_RATE = "100/m"
+    assert_unavailable(charge("counted"))
+    assert not Charge.objects.exists() and not JournalEntry.objects.filter(kind="charge").exists()
+    settings.WALLET_CLIENT_RATE = "0"
+    response = charge("not-counted")
+    assert response.status_code == 201, response.content
+    assert_unavailable(client.get(f"/api/v1/wallet/charges/{response.json()['charge']['id']}/"))
