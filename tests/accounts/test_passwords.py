@@ -11,7 +11,7 @@ def test_argon2id_with_owasp_parameters_is_the_default():
     hasher = get_hasher("argon2")
     encoded = make_password("Correct-horse-9", hasher="argon2")
     assert settings.PASSWORD_HASHERS[-3] == "accounts.hashers.OwaspArgon2PasswordHasher"
-    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert encoded.startswith("argon2$argon2id$v=19$m=7168,t=5,p=1$")
     assert hasher.verify("Correct-horse-9", encoded)
 
 
