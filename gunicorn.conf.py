@@ -65,12 +65,16 @@ graceful_timeout = 30
 # connections in its poller, not on a thread.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or "5")
 
-# Recycle each worker after ~100 000 requests, jittered so that they do not
+# Recycle each worker after ~1 000 000 requests, jittered so that they do not
 # all restart at once: bounds slow memory growth (caches, fragmentation).
-# Measured: at 10 000 a worker under full load (~750 requests/s each here)
-# restarted every ~13 s, and each restart's reload showed up as p99 spikes.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or "100000")
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER") or "10000")
+# Measured: at 10 000 a worker under full load (~750 requests/s each then)
+# restarted every ~13 s, and each restart's reload showed up as p99 spikes;
+# at 100 000 (~2 300 requests/s each now) every ~45 s, and each restart left
+# its keep-alive clients, who reconnect at once while the new worker boots,
+# on its sibling: the server ran at half speed until those connections closed
+# (bench/README.md, stop 21). At full load this is a restart every ~7 minutes.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or "1000000")
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER") or "100000")
 
 # Load the application once in the master and fork the workers from it: a
 # worker (re)start is a fork, not seconds of imports, and the workers share
