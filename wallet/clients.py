@@ -291,12 +291,13 @@ def _key_prefix(raw_key: str) -> str | None:
     return prefix
 
 
+def _entry_usable(entry: dict, now: datetime.datetime) -> bool:
+    """The key's entry allows use at ``now``: not expired, its application active (revocation: no entry)."""
+    return (entry["expiry_date"] is None or entry["expiry_date"] > now) and entry["application"]["active"]
+
+
 def _entry_accepts(entry: dict, raw_key: str, now: datetime.datetime) -> bool:
-    return (
-        (entry["expiry_date"] is None or entry["expiry_date"] > now)
-        and entry["application"]["active"]
-        and ClientApplicationKey.objects.key_generator.verify(raw_key, entry["hashed_key"])
-    )
+    return _entry_usable(entry, now) and ClientApplicationKey.objects.key_generator.verify(raw_key, entry["hashed_key"])
 
 
 def _last_used_record(entry: dict, now: datetime.datetime) -> None:
@@ -351,7 +352,7 @@ def client_key_authenticate_in_process(*, raw_key: str, scope: str) -> ClientPri
     anything — so this process's entry, up to a minute old, never lets a
     change go unnoticed; the door then calls ``client_key_forget_in_process``.
     The raw key is verified against the stored hash on every call. An entry
-    that would refuse (expired, or without ``scope``) is not trusted: the
+    that would refuse (expired, inactive, or without ``scope``) is not trusted: the
     database is asked again, so a granted scope takes effect at once too.
 
     Cost: nothing but the hash when the key was seen in this minute by this
@@ -366,7 +367,7 @@ def client_key_authenticate_in_process(*, raw_key: str, scope: str) -> ClientPri
     known = _IN_PROCESS.get(prefix)
     if known is not None and known[0] == minute:
         _minute_seen, seen, principal = known
-        if (seen["expiry_date"] is None or seen["expiry_date"] > now) and principal.has_scope(scope):
+        if _entry_usable(seen, now) and principal.has_scope(scope):
             valid = ClientApplicationKey.objects.key_generator.verify(raw_key, seen["hashed_key"])
             return principal if valid else None
     entry = _entry_from_db(prefix)

@@ -141,22 +141,30 @@ def _wallet_columns() -> dict[str, Subquery]:
 WALLET_WITH_USER = AlsoRead(name="wallet", annotations=_wallet_columns)
 
 
+def _wallet_state(
+    wallet: tuple[Decimal, str, datetime.datetime], frozen: tuple[Decimal, datetime.datetime] | None
+) -> WalletState:
+    """The wallet account's (balance, currency, updated_at) and the frozen one's (balance, updated_at), shown."""
+    balance, currency, updated = wallet
+    return WalletState(
+        balance=balance,
+        frozen=frozen[0] if frozen is not None else ZERO,
+        currency=currency,
+        max_balance=wallet_settings.MAX_BALANCE,
+        updated_at=max(updated, frozen[1]) if frozen is not None else updated,
+    )
+
+
 def wallet_state(*, user: Person) -> WalletState:
     """What ``GET /api/v1/wallet/`` shows: from the columns read with ``user`` (``WALLET_WITH_USER``)
     when they came and the wallet exists, else ``wallet_get`` (one query)."""
     balance = getattr(user, "_wallet_balance", None)
     if balance is None:
         return wallet_get(user=user)
-    updated = user._wallet_updated_at
     frozen = user._frozen_balance
-    if frozen is not None:
-        updated = max(updated, user._frozen_updated_at)
-    return WalletState(
-        balance=balance,
-        frozen=frozen if frozen is not None else ZERO,
-        currency=user._wallet_currency,
-        max_balance=wallet_settings.MAX_BALANCE,
-        updated_at=updated,
+    return _wallet_state(
+        (balance, user._wallet_currency, user._wallet_updated_at),
+        (frozen, user._frozen_updated_at) if frozen is not None else None,
     )
 
 
@@ -171,17 +179,8 @@ def wallet_get(*, user: Person) -> WalletState:
     if wallet is None:
         account = account_for_wallet(user=user)
         wallet = (account.balance, account.currency, account.updated_at)
-    balance, currency, updated = wallet
     frozen = rows.get(AccountKind.FROZEN)
-    if frozen is not None:
-        updated = max(updated, frozen[2])
-    return WalletState(
-        balance=balance,
-        frozen=frozen[0] if frozen is not None else ZERO,
-        currency=currency,
-        max_balance=wallet_settings.MAX_BALANCE,
-        updated_at=updated,
-    )
+    return _wallet_state(wallet, (frozen[0], frozen[2]) if frozen is not None else None)
 
 
 def _origin_record(origin: Origin | None) -> dict[str, str]:
