@@ -1,7 +1,10 @@
 """Python CPU of one charge, in-process: ``time.thread_time()`` around many WSGI calls.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/charge_cpu REDIS_URL=redis://127.0.0.1:6379/11 \
-        .venv/bin/python bench/charge_cpu.py [--calls 3000]
+        .venv/bin/python bench/charge_cpu.py [--calls 3000] [--profile]
+
+``--profile`` prints cProfile's top functions (``SORT=cumulative``, ``TOP=60`` to change them);
+its own overhead then inflates the CPU figure.
 
 No server, no HTTP: the production settings' WSGI handler is called directly
 in this thread with a ``POST /api/v1/wallet/charges/`` environ (a fresh order
@@ -38,6 +41,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument(
+        "--profile", action="store_true", help="print cProfile's top functions (CPU figures then include its overhead)"
+    )
     options = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL to a PostgreSQL database of your own (it is migrated).")
@@ -116,10 +122,23 @@ def main() -> int:
     for n in range(options.warmup):
         call(n)
     statuses.clear()
+    profiler = None
+    if options.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)
+        profiler.enable()
     cpu, wall = time.thread_time(), time.perf_counter()
     for n in range(options.warmup, options.warmup + options.calls):
         call(n)
     cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(
+            int(os.environ.get("TOP", "40"))
+        )
     print(f"statuses: {statuses}")
     print(
         f"{options.calls} charges: {cpu / options.calls * 1e3:.3f} ms thread CPU, {wall / options.calls * 1e3:.3f} ms wall each"

@@ -22,11 +22,13 @@ the same trust rule as ``config.http.client_ip``), else a new random one.
 from __future__ import annotations
 
 import contextvars
+import json as json_module
 import logging
 import re
 import time
 import uuid
 
+import orjson
 import sentry_sdk
 import structlog
 from django.conf import settings
@@ -89,9 +91,22 @@ def _shared_processors() -> list:
     ]
 
 
+def _json_line(event_dict: dict, **_ignored) -> str:
+    """The JSON line, written by orjson (UTF-8 as is, compact): a tenth of ``json.dumps``'s time.
+
+    ``redact_event`` has already made every value text or a JSON type; what
+    orjson still refuses (an integer beyond 64 bits, a float NaN) is written
+    by ``json.dumps`` instead, so no line is ever lost to its encoder.
+    """
+    try:
+        return orjson.dumps(event_dict, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json_module.dumps(event_dict, default=str, ensure_ascii=False)
+
+
 def formatter_processors(*, json: bool) -> list:
     renderer = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if json
         else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
@@ -113,6 +128,13 @@ def structured_formatter(*, json: bool) -> logging.Formatter:
 
 def logging_config(*, json: bool, level: str) -> dict:
     """The ``LOGGING`` setting; also configures structlog for ``structlog.get_logger()`` callers."""
+    # What a log record would otherwise work out on every call and no line of ours shows:
+    # the caller's file and line (a walk up the stack), the thread's and the process's
+    # names. The logging HOWTO's "Optimization" section lists these switches.
+    logging._srcfile = None  # noqa: SLF001 - the documented switch
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

@@ -74,11 +74,13 @@ def phone_mask(phone: str) -> str:
     return phone[:-8] + "****" + phone[-4:]
 
 
-# What every pattern above needs at least one of: "eyJ" (_TOKEN), a scheme or secret word
-# (_BEARER, _PAIR), four digits in a row (_CODE, _PHONE). Most texts of a log line (the
-# method, the path, the route, the level, the logger's name) have none, and one search
-# then replaces five substitutions on every line.
-_MAY_HOLD_SECRET = re.compile(r"\d{4}|eyJ|(?i:bearer|basic|token|password|secret|api_?key|signature)")
+# What the patterns above need before they can match anything: a word (_TOKEN's "eyJ",
+# _BEARER's scheme, _PAIR's secret name, _CODE's "code") for all but _PHONE, and eight
+# digits in a row for _PHONE (E.164 has 8 to 15, a mobile 11). Most texts of a log line
+# (the method, the path, the route, the time, a request id) have neither: one or two
+# searches then replace five substitutions.
+_MAY_HOLD_WORD = re.compile(r"eyJ|验证码|(?i:bearer|basic|token|password|secret|api_?key|signature|code|otp)")
+_MAY_HOLD_PHONE = re.compile(r"\d{8}")
 
 
 @functools.lru_cache(maxsize=1024)  # names are few (field and header names); a line has a dozen
@@ -93,14 +95,15 @@ def key_is_secret(key: object) -> bool:
 
 def redact_text(text: str, *, keep_codes: bool = False) -> str:
     """Free text with tokens, credentials, codes (unless ``keep_codes``) and phone numbers hidden."""
-    if not _MAY_HOLD_SECRET.search(text):
-        return text
-    text = _TOKEN.sub(FILTERED, text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {FILTERED}", text)
-    text = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{FILTERED}", text)
-    if not keep_codes:
-        text = _CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}", text)
-    return _PHONE.sub(lambda m: phone_mask(m.group(0)), text)
+    if _MAY_HOLD_WORD.search(text):
+        text = _TOKEN.sub(FILTERED, text)
+        text = _BEARER.sub(lambda m: f"{m.group(1)} {FILTERED}", text)
+        text = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{FILTERED}", text)
+        if not keep_codes:
+            text = _CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}{'*' * len(m.group(3))}", text)
+    if _MAY_HOLD_PHONE.search(text):
+        text = _PHONE.sub(lambda m: phone_mask(m.group(0)), text)
+    return text
 
 
 def redact(value: Any, *, keep_codes: bool = False, _depth: int = 0) -> Any:

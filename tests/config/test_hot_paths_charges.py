@@ -208,6 +208,12 @@ TEXTS = [
     "验证码为１２３４５６",
     "code 12",
     "",
+    # After the first twelve: a phone with no word near it, digits inside a longer run, a code
+    # and a phone in one text, upper case, full-width digits.
+    "a12345678b 8613800138000x 0086 13800138000",
+    "+12345678 and +123456789012345678",
+    "OTP: 4321, then call 8613800138000",
+    "CODE=9876 sent to １３８００１３８０００",
 ]
 
 
@@ -218,7 +224,9 @@ def test_redact_text_without_the_quick_refusal_gives_the_same(monkeypatch, keep_
     from config import redact
 
     quick = [redact.redact_text(text, keep_codes=keep_codes) for text in TEXTS]
-    monkeypatch.setattr(redact, "_MAY_HOLD_SECRET", re.compile(""))  # every text takes the five substitutions
+    # Every text takes the five substitutions.
+    monkeypatch.setattr(redact, "_MAY_HOLD_WORD", re.compile(""))
+    monkeypatch.setattr(redact, "_MAY_HOLD_PHONE", re.compile(""))
     assert quick == [redact.redact_text(text, keep_codes=keep_codes) for text in TEXTS]
     assert quick[6] == "call 138****8000 now" and quick[11] == "password=[filtered]&x=1"
 
