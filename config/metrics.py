@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -115,6 +116,15 @@ def _known(value: str, allowed: frozenset[str]) -> str:
     return value if value in allowed else "other"
 
 
+@functools.lru_cache(maxsize=2048)
+def _series(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per process: the hot paths (every request,
+    statement, cache command and charge) would otherwise check and join the label values and
+    take the metric's lock each time. The label sets are few (routes, commands, applications);
+    the bound keeps an unexpected spread (a client's made-up HTTP method) from growing memory."""
+    return metric.labels(*labels)
+
+
 def _label(value: object) -> str:
     # Free-form labels (backend, channel, application…) are short names; cap them anyway.
     return str(value)[:64] or "unknown"
@@ -157,9 +167,9 @@ def notification_received(*, channel: str, outcome: str) -> None:
 
 def charge_recorded(*, application: str, amount: Decimal | None = None, currency: str = "") -> None:
     """A client application's charge was committed (``amount`` in currency units, if given)."""
-    CHARGES.labels(_label(application)).inc()
+    _series(CHARGES, _label(application)).inc()
     if amount is not None:
-        CHARGED_AMOUNT.labels(_label(application), _label(currency)).inc(float(amount))
+        _series(CHARGED_AMOUNT, _label(application), _label(currency)).inc(float(amount))
 
 
 def refund_recorded(*, application: str, amount: Decimal | None = None, currency: str = "") -> None:
@@ -194,8 +204,8 @@ class MetricsMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         route = "/" + match.route if match is not None else "<unmatched>"
-        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        HTTP_DURATION.labels(request.method, route).observe(time.perf_counter() - started)
+        _series(HTTP_REQUESTS, request.method, route, str(response.status_code)).inc()
+        _series(HTTP_DURATION, request.method, route).observe(time.perf_counter() - started)
         return response
 
 
@@ -251,8 +261,8 @@ def _cache_timed(command: str) -> Iterator[None]:
         yield
         outcome = "ok"
     finally:
-        CACHE_COMMANDS.labels(command, outcome).inc()
-        CACHE_DURATION.labels(command).observe(time.perf_counter() - started)
+        _series(CACHE_COMMANDS, command, outcome).inc()
+        _series(CACHE_DURATION, command).observe(time.perf_counter() - started)
 
 
 class InstrumentedPipeline(Pipeline):

@@ -11,6 +11,7 @@ the authentication or the scope permission would have answered it.
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.origin import Origin
+from config.renderers import rendered_response
 from config.serializers import FieldsOnce, input_validate
 from wallet.amounts import AmountParseError, parse_amount
 from wallet.authentication import (
@@ -174,8 +176,8 @@ def _refund_data(refund: ChargeRefund) -> dict[str, Any]:
     }
 
 
-def _created(body: dict[str, Any], *, replayed: bool) -> Response:
-    response = Response(body, status=201)
+def _created(request: Request, body: dict[str, Any], *, replayed: bool) -> HttpResponse:
+    response = rendered_response(request, body, status=201)
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
@@ -233,7 +235,7 @@ class ChargeListView(_ClientView):
         "sending the same order_id and body again gets the first response with `Idempotent-Replayed: true`.",
         tags=["charges"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         data = _charge_input(request.data)
         principal = _principal(request)
         try:
@@ -254,7 +256,7 @@ class ChargeListView(_ClientView):
             # What DRF's check_permissions raises for the permission (an authenticated request).
             raise PermissionDenied(detail=getattr(_MAY_CHARGE, "message", None)) from None
         # The first answer: nothing refunded yet (a replay says the same).
-        return _created(_charge_result_body(result), replayed=result.replayed)
+        return _created(request, _charge_result_body(result), replayed=result.replayed)
 
 
 class ChargeDetailView(_ClientView):
@@ -296,7 +298,7 @@ class ChargeRefundView(_ClientView):
         "wallet, even above WALLET_MAX_BALANCE: it is the person's own.",
         tags=["charges"],
     )
-    def post(self, request: Request, charge_id: str) -> Response:
+    def post(self, request: Request, charge_id: str) -> HttpResponse:
         data = input_validate(RefundInputSerializer, request.data)
         result: RefundResult = charge_refund(
             application=_principal(request).application,
@@ -311,4 +313,4 @@ class ChargeRefundView(_ClientView):
             "charge": _charge_data(result.charge, refunded_amount=result.refunded_amount),
             "balance": result.balance,
         }
-        return _created(RefundResultSerializer(body).data, replayed=result.replayed)
+        return _created(request, RefundResultSerializer(body).data, replayed=result.replayed)

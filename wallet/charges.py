@@ -299,6 +299,20 @@ def _charge_write(
     return ChargeResult(charge=charge, balance=balance)
 
 
+# Charge's columns in its model's order: the values below are given by position.
+_CHARGE_COLUMNS = (
+    "id",
+    "application_id",
+    "user_id",
+    "order_id",
+    "amount",
+    "currency",
+    "description",
+    "refunded_amount",
+    "balance_after",
+    "created_at",
+)
+
 _CHARGE_SQL = (
     "SELECT outcome, charge_id, balance, currency "
     "FROM wallet_charge_create(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -352,20 +366,14 @@ def _charge_in_one_statement(
             transaction.on_commit(
                 partial(metrics.charge_recorded, application=application.name, amount=amount, currency=currency)
             )
-            charge = Charge(
-                id=found_id,
-                application=application,
-                user_id=user_id,
-                order_id=order_id,
-                amount=amount,
-                currency=currency,
-                description=description,
-                refunded_amount=ZERO,
-                balance_after=balance,
-                created_at=now,
+            # The row as the statement wrote it, built as a query would load it (``from_db``:
+            # positional, no defaults or descriptors to run), with its application at hand.
+            charge = Charge.from_db(
+                connection.alias,
+                _CHARGE_COLUMNS,
+                (found_id, application.pk, user_id, order_id, amount, currency, description, ZERO, balance, now),
             )
-            charge._state.adding = False
-            charge._state.db = connection.alias
+            charge._state.fields_cache["application"] = application
             return ChargeResult(charge=charge, balance=balance)
         if outcome == "replay":
             return _replay_charge(

@@ -339,3 +339,33 @@ def test_the_usual_charge_body_needs_no_serializer(monkeypatch):
         "order_id": "r-1-2",
         "description": "VIP month",
     }
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/json; indent=2", "application/*"])
+def test_a_response_rendered_at_once_is_drfs_response(accept):
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from config.renderers import rendered_response
+
+    data = {"charge": {"id": "C1", "amount": Decimal("1.50"), "note": "会员\u2028"}, "when": datetime.date(2026, 12, 31)}
+
+    class Drf(APIView):
+        permission_classes: list = []
+
+        def post(self, request):
+            return Response(data, status=201)
+
+    class AtOnce(Drf):
+        def post(self, request):
+            return rendered_response(request, data, status=201)
+
+    def answer(view):
+        headers = {"HTTP_ACCEPT": accept} if accept else {}
+        response = view.as_view()(APIRequestFactory().post("/x/", {}, format="json", **headers))
+        if hasattr(response, "render"):
+            response.render()
+        return response.status_code, response.content, sorted(response.items())
+
+    assert answer(AtOnce) == answer(Drf)
+    assert b"\\u2028" in answer(AtOnce)[1]  # written as DRF writes it

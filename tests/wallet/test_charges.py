@@ -475,3 +475,27 @@ def test_a_charge_is_counted_once_after_its_commit_and_replays_and_refusals_not_
         assert _charge(client, person, amount="60.00", order_id="M")["Idempotent-Replayed"] == "true"
         assert_api_error(_charge(client, person, amount="60.00", order_id="N"), 409, "insufficient_funds")
     assert len(callbacks) == 1 and count() - before == 1
+
+
+def test_the_charge_a_service_returns_is_the_row_it_wrote(shop, person):
+    # PostgreSQL builds the returned Charge from the statement's values (Charge.from_db, by
+    # position): every field must be the stored one, whatever the backend.
+    from wallet.charges import _CHARGE_COLUMNS, charge_create
+
+    assert _CHARGE_COLUMNS == tuple(field.attname for field in Charge._meta.concrete_fields)
+
+    application, _client = shop
+    with time_machine.travel("2026-12-31 15:59:59.5Z", tick=False):  # the last half second of the local year
+        result = charge_create(
+            application=application,
+            user_id=person.pk,
+            amount=Decimal("12.34"),
+            order_id="ROW-1",
+            description="月卡",
+            key_id=application.keys.get().pk,
+        )
+    stored = Charge.objects.get(pk=result.charge.pk)
+    fields = [field.attname for field in Charge._meta.concrete_fields]
+    assert {name: getattr(result.charge, name) for name in fields} == {name: getattr(stored, name) for name in fields}
+    assert result.charge.application == application and result.balance == Decimal("87.66")
+    assert not result.charge._state.adding and result.charge._state.db == stored._state.db
