@@ -28,7 +28,9 @@ server is stopped at the end whatever happens.
    ``Retry-After`` of a 429, as API.md asks: that connection waits before its
    next request; the others keep the server saturated); charges on one hot
    wallet with 32 connections, then pgbench's hot-row
-   ``UPDATE … SET v = v + 1 WHERE id = 1 RETURNING v`` with 32 clients.
+   ``UPDATE … SET v = v + 1 WHERE id = 1 RETURNING v`` with 32 clients. Both
+   start on a quiet database (a CHECKPOINT, no autovacuum worker running) and
+   pgbench on its table freshly vacuumed (``wallet_charges.run_pgbench``).
 4. Prints every ratio with its goal, the load average and the commit, then
    ``manage.py wallet_audit``; exits 1 if the audit is not clean or a charge failed.
 
@@ -54,7 +56,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wallet_charges import run_pgbench  # noqa: E402
+from wallet_charges import quiet_database, run_pgbench  # noqa: E402
 from wallet_top_ups import GUNICORN, PYTHON, ROOT, ensure_database, free_port, server_env, wait_for_port  # noqa: E402
 
 PASSWORD = "Bench-Speed-Pass-42"
@@ -332,6 +334,7 @@ def main() -> int:
             figures["storm"] = wrk_result(storm)
 
         if "charges" in phases:
+            quiet_database(database_url)  # as for pgbench below: not sharing the cores with autovacuum
             charge_lua = [
                 COUNT_STATUSES % {"ok": 201, "honour": "false"},
                 CHARGES % {"user_id": user_id, "key": key, "run": uuid.uuid4().hex[:8]},
