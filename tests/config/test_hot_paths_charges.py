@@ -348,7 +348,10 @@ def test_a_response_rendered_at_once_is_drfs_response(accept):
 
     from config.renderers import rendered_response
 
-    data = {"charge": {"id": "C1", "amount": Decimal("1.50"), "note": "会员\u2028"}, "when": datetime.date(2026, 12, 31)}
+    data = {
+        "charge": {"id": "C1", "amount": Decimal("1.50"), "note": "会员\u2028"},
+        "when": datetime.date(2026, 12, 31),
+    }
 
     class Drf(APIView):
         permission_classes: list = []

@@ -482,7 +482,7 @@ def test_the_charge_a_service_returns_is_the_row_it_wrote(shop, person):
     # position): every field must be the stored one, whatever the backend.
     from wallet.charges import _CHARGE_COLUMNS, charge_create
 
-    assert _CHARGE_COLUMNS == tuple(field.attname for field in Charge._meta.concrete_fields)
+    assert tuple(field.attname for field in Charge._meta.concrete_fields) == _CHARGE_COLUMNS
 
     application, _client = shop
     with time_machine.travel("2026-12-31 15:59:59.5Z", tick=False):  # the last half second of the local year
