@@ -10,6 +10,7 @@ the test can close to make PostgreSQL unreachable.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -256,6 +257,15 @@ class AppServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_records(self) -> list[dict]:
+        """The server's JSON log lines (``LOG_FORMAT=json``), parsed; other output (warnings) is skipped."""
+        records = []
+        for line in self.log().splitlines():
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    records.append(json.loads(line))
+        return records
 
 
 @dataclass
