@@ -119,25 +119,23 @@ def run_clients(port: int, key: str, user_id: int, clients: int, seconds: float)
     }
 
 
+def _psql(database_url: str, sql: str) -> str:
+    """One psql command against the bench's database; its unaligned output."""
+    env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
+    command = ["psql", "-qtAc", sql, *psql_args(database_url)]
+    return subprocess.run(command, check=True, env=env, capture_output=True, text=True).stdout.strip()
+
+
 def quiet_database(database_url: str, *, timeout: float = 60) -> None:
     """Let PostgreSQL finish what the last phase left it (autovacuum of the tables it wrote, a checkpoint).
 
     pgbench right after a charge phase otherwise shares the cores with that
     work: seen here, 1 350 to 3 480 tps in consecutive runs of the same bench.
     """
-    args = psql_args(database_url)
-    env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
-    subprocess.run(["psql", "-qc", "CHECKPOINT", *args], check=True, env=env)
+    _psql(database_url, "CHECKPOINT")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = subprocess.run(
-            ["psql", "-tAc", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'", *args],
-            check=True,
-            env=env,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        if busy == "0":
+        if _psql(database_url, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") == "0":
             return
         time.sleep(0.5)
 
@@ -149,21 +147,14 @@ def run_pgbench(database_url: str, clients: int, seconds: int) -> float:
     every dead version of earlier runs (megabytes for one row), so the
     figure would depend on how many benches ran before.
     """
-    args = psql_args(database_url)
-    env = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
-    subprocess.run(
-        [
-            "psql",
-            "-qc",
-            "CREATE TABLE IF NOT EXISTS bench_hot_row (id int PRIMARY KEY, v bigint NOT NULL);"
-            "INSERT INTO bench_hot_row VALUES (1, 0) ON CONFLICT DO NOTHING;",
-            *args,
-        ],
-        check=True,
-        env=env,
+    _psql(
+        database_url,
+        "CREATE TABLE IF NOT EXISTS bench_hot_row (id int PRIMARY KEY, v bigint NOT NULL);"
+        "INSERT INTO bench_hot_row VALUES (1, 0) ON CONFLICT DO NOTHING;",
     )
-    subprocess.run(["psql", "-qc", "VACUUM FULL bench_hot_row", *args], check=True, env=env)
+    _psql(database_url, "VACUUM FULL bench_hot_row")
     quiet_database(database_url)
+    args = psql_args(database_url)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write("UPDATE bench_hot_row SET v = v + 1 WHERE id = 1 RETURNING v;\n")
     try:
