@@ -139,6 +139,26 @@ def test_password_login_on_postgresql_costs_two_statements_and_one_cache_call(
     assert (event.kind, event.detail) == ("login_succeeded", {"method": "password"})
 
 
+@pytest.mark.postgres
+def test_the_login_write_is_prepared_once_and_stores_each_logins_own_values(settings):
+    # The statement is prepared on the server on first use; the next logins (other users, other
+    # clients, a client with no User-Agent) run it with their own values, types and all.
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
+    users = [UserFactory(phone=f"+861390000000{n}") for n in range(3)]
+    agents = ["Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)", "", "okhttp/4.12.0"]
+    for n, (user, agent) in enumerate(zip(users, agents, strict=True)):
+        client = APIClient(HTTP_USER_AGENT=agent, REMOTE_ADDR=f"203.0.113.{n + 1}")
+        response = client.post("/api/v1/auth/login/", {"login": str(user.phone), "password": PASSWORD}, format="json")
+        assert response.status_code == 200, response.json()
+    for n, (user, agent) in enumerate(zip(users, agents, strict=True)):
+        user.refresh_from_db()
+        assert user.last_login is not None
+        event = user.security_events.get()
+        assert (event.ip, event.user_agent, event.detail) == (f"203.0.113.{n + 1}", agent, {"method": "password"})
+        device = user.devices.get()
+        assert (device.ip, device.user_agent) == (f"203.0.113.{n + 1}", agent)
+
+
 def test_a_success_clears_the_failures_counted_before_it(settings):
     # The gate reads the account's failures with its lock; a success after failures clears them.
     settings.ACCOUNTS_LOCKOUT_RATE = "3/15m"
