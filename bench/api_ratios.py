@@ -36,6 +36,11 @@ server is stopped at the end whatever happens.
 
 The Argon2 ceiling is ``CPUs ÷ one verify``: one verify with the production
 parameters, timed in this process (median of 40) just before the logins run.
+During the 16-connection login phase the script also reads every process's
+CPU from ``/proc`` (and wrk's from its own children's usage) and prints the
+CPU per successful login by program: the ceiling counts only the verify, so
+``verify ÷ (all the CPU a login costs)`` is the most the login ratio can reach
+on that machine.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -196,6 +202,45 @@ def wrk_result(process) -> dict:
     return result
 
 
+def cpu_seconds_by_program() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every process of the machine, summed by program:
+    ``server`` (gunicorn), ``postgres``, ``redis``, ``other``, and ``wrk`` (the children this process has
+    waited for). Linux ``/proc``; read before and
+    after a phase, the difference says where that phase's CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                text = stat.read()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if "gunicorn" in command:
+            program = "server"
+        elif name.startswith("postgres") or command.startswith("postgres"):
+            program = "postgres"
+        elif name.startswith("redis"):
+            program = "redis"
+        else:
+            program = "other"
+        totals[program] = totals.get(program, 0.0) + used
+    # wrk starts and ends between two readings: its CPU is this process's children's.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["wrk"] = children.ru_utime + children.ru_stime
+    return totals
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {program: after.get(program, 0.0) - before.get(program, 0.0) for program in after}
+
+
 def argon2_verify_seconds(runs: int = 40) -> float:
     """One verify with the production hasher's parameters, in this process (median of ``runs``)."""
     import argon2
@@ -321,7 +366,9 @@ def main() -> int:
         # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
         if "logins" in phases:
             figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
+            before = cpu_seconds_by_program()
             figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
+            figures["logins"]["cpu"] = cpu_used(before, cpu_seconds_by_program())
 
         calm = options.calm_connections
         if "storm" in phases:
@@ -437,6 +484,23 @@ def main() -> int:
             notes = f"non-2xx: {result['non_2xx']}"
         print(f"| {label} | {result['rate']:.1f} | {result['p50_ms']:.1f} | {result['p99_ms']:.1f} | {notes} |")
     print(f"\nOne Argon2id verify (production parameters): {verify * 1000:.1f} ms; ceiling {ceiling:.1f} logins/s")
+    if "logins" in phases:
+        # Where the CPU of the 16-connection login phase went, per successful login. The ceiling
+        # counts only the verify; everything else a login costs (the server's Python, PostgreSQL's
+        # write and commit, Redis, the 429s, wrk) comes out of the same CPUs, so on this machine the
+        # ratio can reach at most verify ÷ (all of it) even with the CPUs fully busy.
+        result = figures["logins"]
+        logins = result["ok_rate"] * result["seconds"]
+        per_login = {program: used / logins * 1000 for program, used in result["cpu"].items() if logins}
+        total = sum(per_login.values())
+        shares = ", ".join(f"{program} {ms:.1f}" for program, ms in sorted(per_login.items(), key=lambda x: -x[1]))
+        busy = sum(result["cpu"].values()) / (result["seconds"] * cpus)
+        print(
+            f"CPU per successful login ({conns} conns, ms): {shares}; all {total:.1f}, CPUs {busy:.0%} busy. "
+            f"The most this machine allows: verify ÷ all = {verify * 1000 / total:.2f} of the ceiling"
+            if total
+            else "CPU per successful login: no login succeeded"
+        )
     if "charges" in phases:
         print(f"pgbench hot-row UPDATE … RETURNING, 32 clients: {pgbench:.0f} tps")
     audit = subprocess.run([PYTHON, "manage.py", "wallet_audit"], cwd=ROOT, env=env, capture_output=True, text=True)
