@@ -202,13 +202,12 @@ def wrk_result(process) -> dict:
     return result
 
 
-def cpu_seconds_by_program() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by every process of the machine, summed by program:
-    ``server`` (gunicorn), ``postgres``, ``redis``, ``other``, and ``wrk`` (the children this process has
-    waited for). Linux ``/proc``; read before and
-    after a phase, the difference says where that phase's CPU went."""
+def cpu_seconds_by_process() -> dict[str, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by every process of the machine, by pid, with its
+    program: ``server`` (gunicorn), ``postgres``, ``redis`` or ``other``; and ``wrk``: the children this
+    process has waited for. Linux ``/proc``."""
     tick = os.sysconf("SC_CLK_TCK")
-    totals: dict[str, float] = {}
+    readings: dict[str, tuple[str, float]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -220,7 +219,6 @@ def cpu_seconds_by_program() -> dict[str, float]:
         except OSError:  # the process ended meanwhile
             continue
         fields = text[text.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / tick
         name = text[text.index("(") + 1 : text.rindex(")")]
         if "gunicorn" in command:
             program = "server"
@@ -230,15 +228,23 @@ def cpu_seconds_by_program() -> dict[str, float]:
             program = "redis"
         else:
             program = "other"
-        totals[program] = totals.get(program, 0.0) + used
+        readings[entry.name] = (program, (int(fields[11]) + int(fields[12])) / tick)
     # wrk starts and ends between two readings: its CPU is this process's children's.
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    totals["wrk"] = children.ru_utime + children.ru_stime
-    return totals
+    readings["wrk"] = ("wrk", children.ru_utime + children.ru_stime)
+    return readings
 
 
-def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {program: after.get(program, 0.0) - before.get(program, 0.0) for program in after}
+def cpu_used(before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]) -> dict[str, float]:
+    """The CPU seconds each program used between two ``cpu_seconds_by_process`` readings.
+
+    A process that started in between counts whole. One that ended in between
+    (a PostgreSQL backend closed at CONN_MAX_AGE) is missed: the figures are at
+    least what was used."""
+    used: dict[str, float] = {}
+    for pid, (program, seconds) in after.items():
+        used[program] = used.get(program, 0.0) + seconds - (before[pid][1] if pid in before else 0.0)
+    return used
 
 
 def argon2_verify_seconds(runs: int = 40) -> float:
@@ -366,9 +372,9 @@ def main() -> int:
         # (workers x (1 + queue) = 10 by default) and with more (some refused, waiting out Retry-After).
         if "logins" in phases:
             figures["logins_few"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=8, scripts=login_lua)
-            before = cpu_seconds_by_program()
+            before = cpu_seconds_by_process()
             figures["logins"] = wrk(port, "/api/v1/auth/login/", seconds=seconds, connections=conns, scripts=login_lua)
-            figures["logins"]["cpu"] = cpu_used(before, cpu_seconds_by_program())
+            figures["logins"]["cpu"] = cpu_used(before, cpu_seconds_by_process())
 
         calm = options.calm_connections
         if "storm" in phases:
@@ -488,7 +494,8 @@ def main() -> int:
         # Where the CPU of the 16-connection login phase went, per successful login. The ceiling
         # counts only the verify; everything else a login costs (the server's Python, PostgreSQL's
         # write and commit, Redis, the 429s, wrk) comes out of the same CPUs, so on this machine the
-        # ratio can reach at most verify ÷ (all of it) even with the CPUs fully busy.
+        # ratio can reach at most verify ÷ (all of it) even with the CPUs fully busy. (A process that
+        # ended during the phase is missed, so "all" is a floor and that bound generous.)
         result = figures["logins"]
         logins = result["ok_rate"] * result["seconds"]
         per_login = {program: used / logins * 1000 for program, used in result["cpu"].items() if logins}
