@@ -247,7 +247,10 @@ def test_the_hot_reads_are_prepared_once_on_the_server_and_logged_with_their_val
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
         prepared = [row[0] for row in cursor.fetchall()]
     # GET /me's statement (without the wallet's columns) is prepared once beside it.
-    assert sum("accounts_device" in text and "wallet_ledgeraccount" not in text for text in prepared) == 1
+    me = [text for text in prepared if 'FROM "accounts_user"' in text and "wallet_ledgeraccount" not in text]
+    assert sum("accounts_device" in text for text in me) == 1, prepared
+    # So is the login's one write (last_login, the event, the device: config.sql.rows_write_together).
+    assert sum(text.startswith("WITH") and 'INSERT INTO "accounts_device"' in text for text in prepared) == 1
 
 
 def test_a_remembered_access_token_is_still_refused_once_expired_or_logged_out():
