@@ -5,9 +5,10 @@ Chosen by measurement on the 2-CPU machine the project is built on
 PostgreSQL and Redis on the same machine. Environment variables override
 each choice; a command-line option overrides both.
 
-The Prometheus multiprocess hooks (``on_starting``, ``child_exit``) come
-from ``config/gunicorn.py``, which also explains why gunicorn's access log
-is off by default.
+The hooks (``on_starting``, ``pre_fork``, ``child_exit``: Prometheus's
+multiprocess files, and the workers' shared connection counts that
+``config/gunicorn_worker.py`` balances by) come from ``config/gunicorn.py``,
+which also explains why gunicorn's access log is off by default.
 """
 
 import multiprocessing
@@ -17,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the project, whatever the current directory
 
-from config.gunicorn import child_exit, on_starting  # noqa: E402,F401 - gunicorn finds the hooks here by name
+from config.gunicorn import child_exit, on_starting, pre_fork  # noqa: E402,F401 - gunicorn finds the hooks here by name
 
 _cpus = multiprocessing.cpu_count()
 

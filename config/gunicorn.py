@@ -25,6 +25,8 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
 from prometheus_client import multiprocess  # noqa: E402 - must follow the variable above
 
+from config.gunicorn_worker import balance_assign, balance_release, balance_setup  # noqa: E402
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -34,7 +36,13 @@ accesslog = None
 def on_starting(server):
     shutil.rmtree(metrics_dir, ignore_errors=True)
     os.makedirs(metrics_dir, exist_ok=True)
+    balance_setup()  # the workers' shared connection counts (config/gunicorn_worker.py)
+
+
+def pre_fork(server, worker):
+    balance_assign(server, worker)
 
 
 def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
+    balance_release(worker)
