@@ -24,11 +24,17 @@ def clock(monkeypatch):
 def listener():
     server = socket.create_server(("127.0.0.1", 0))
     server.setblocking(False)
-    clients = [socket.create_connection(server.getsockname()) for _ in range(4)]
+    clients = [socket.create_connection(server.getsockname()) for _ in range(6)]
     yield server
     for client in clients:
         client.close()
     server.close()
+
+
+def _close(*workers):
+    for worker in workers:
+        for conn in worker.accepted:
+            conn.sock.close()
 
 
 def _worker(threads: int) -> BalancedThreadWorker:
@@ -61,8 +67,7 @@ def test_a_worker_full_of_connections_pauses_once_then_accepts_as_gthread_does(c
     # Beyond its threads it accepts without pausing again: a burst is delayed once, not per connection.
     assert worker.nr_conns == 4 and worker.worker_connections == 1000
     assert len(worker.accepted) == 4
-    for conn in worker.accepted:
-        conn.sock.close()
+    _close(worker)
 
 
 def test_a_paused_worker_polls_until_its_pause_ends_not_a_whole_second(clock, monkeypatch):
@@ -99,50 +104,33 @@ def shared_counts(monkeypatch):
     return gunicorn_worker._counts
 
 
-@pytest.fixture
-def many_listener():
-    server = socket.create_server(("127.0.0.1", 0))
-    server.setblocking(False)
-    clients = [socket.create_connection(server.getsockname()) for _ in range(6)]
-    yield server
-    for client in clients:
-        client.close()
-    server.close()
-
-
-def _close(*workers):
-    for worker in workers:
-        for conn in worker.accepted:
-            conn.sock.close()
-
-
-def test_a_worker_holding_more_connections_than_its_sibling_leaves_it_the_next(clock, shared_counts, many_listener):
+def test_a_worker_holding_more_connections_than_its_sibling_leaves_it_the_next(clock, shared_counts, listener):
     server = _Server()
     first, second = server.fork(threads=8), server.fork(threads=8)
     assert {first.balance_slot, second.balance_slot} == {0, 1}
-    first.accept(many_listener)
+    first.accept(listener)
     # One connection against none: the first worker stops accepting for a moment, the second does not.
     assert first.nr_conns == 1 and first.worker_connections == 1
     assert second.worker_connections == 1000
-    second.accept(many_listener)
+    second.accept(listener)
     assert second.nr_conns == 1 and second.worker_connections == 1000  # even: it keeps accepting
-    second.accept(many_listener)
+    second.accept(listener)
     assert second.worker_connections == 2  # now it holds more: it yields in turn
     clock[0] += ACCEPT_YIELD * 1.5
     assert first.worker_connections == 1000  # the moment is over: accepting again
-    first.accept(many_listener)
+    first.accept(listener)
     assert [first.nr_conns, second.nr_conns] == [2, 2]
     assert list(shared_counts[:2]) == [2, 2]
     _close(first, second)
 
 
-def test_the_least_busy_worker_never_yields_so_the_server_always_accepts(clock, shared_counts, many_listener):
+def test_the_least_busy_worker_never_yields_so_the_server_always_accepts(clock, shared_counts, listener):
     server = _Server()
     first, second = server.fork(threads=8), server.fork(threads=8)
     for _ in range(3):
-        second.accept(many_listener)
-    first.accept(many_listener)
-    first.accept(many_listener)
+        second.accept(listener)
+    first.accept(listener)
+    first.accept(listener)
     # Fewer than its sibling after each accept: it never stopped.
     assert first.nr_conns == 2 and first.worker_connections == 1000
     _close(first, second)
@@ -163,17 +151,17 @@ def test_a_worker_alone_or_without_the_shared_counts_accepts_as_before(clock, mo
     _close(worker, alone)
 
 
-def test_an_exited_workers_slot_counts_for_nobody_and_is_given_again(clock, shared_counts, many_listener):
+def test_an_exited_workers_slot_counts_for_nobody_and_is_given_again(clock, shared_counts, listener):
     server = _Server()
     first, second = server.fork(threads=8), server.fork(threads=8)
-    first.accept(many_listener)
-    second.accept(many_listener)
-    second.accept(many_listener)  # 2 against 1: it yields
+    first.accept(listener)
+    second.accept(listener)
+    second.accept(listener)  # 2 against 1: it yields
     assert second.worker_connections == 2
     del server.WORKERS[1]
     gunicorn_worker.balance_release(first)  # child_exit, in the master
     clock[0] += ACCEPT_YIELD * 1.5
-    second.accept(many_listener)
+    second.accept(listener)
     assert second.worker_connections == 1000  # no live sibling: nothing to yield to
     replacement = server.fork(threads=8)
     assert replacement.balance_slot == first.balance_slot
